@@ -1,0 +1,90 @@
+"""The caller's profile and consents; user-scoped paths take the Keycloak user id (``sub``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from demo import db
+from demo.auth import CurrentUser, User
+from demo.deps import DbSession, not_found
+from demo.flaws import Flaws
+from demo.schemas import ConsentOut, ProfileOut, ProfileUpdate
+
+# Given at onboarding in the app (consent_type, version, granted).
+ONBOARDING_CONSENTS: tuple[tuple[str, str, bool], ...] = (
+    ("terms_of_use", "2.1", True),
+    ("privacy_policy", "2.3", True),
+    ("research_data_donation", "1.0", False),
+)
+
+
+def ensure_profile(session: Session, user: User) -> db.Profile:
+    """The caller's profile, created from the token's claims on first access."""
+    profile = session.get(db.Profile, user.sub)
+    if profile is not None:
+        return profile
+    profile = db.Profile(user_id=user.sub, email=user.email, display_name=user.display_name)
+    session.add(profile)
+    session.add_all(
+        db.Consent(user_id=user.sub, consent_type=kind, version=version, granted=granted)
+        for kind, version, granted in ONBOARDING_CONSENTS
+    )
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent first request created it
+        session.rollback()
+        profile = session.get(db.Profile, user.sub)
+        if profile is None:
+            raise
+    return profile
+
+
+def _profile_out(profile: db.Profile) -> ProfileOut:
+    return ProfileOut.model_validate(profile, from_attributes=True)
+
+
+def build_router(flaws: Flaws) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["profile"], responses={401: {"description": "Missing or invalid token"}})
+
+    @router.get("/me", response_model=ProfileOut)
+    def get_my_profile(user: CurrentUser, session: DbSession) -> ProfileOut:
+        return _profile_out(ensure_profile(session, user))
+
+    @router.put("/me", response_model=ProfileOut)
+    def update_my_profile(body: ProfileUpdate, user: CurrentUser, session: DbSession) -> ProfileOut:
+        profile = ensure_profile(session, user)
+        profile.display_name = body.display_name
+        profile.birth_year = body.birth_year
+        profile.therapy_goal = body.therapy_goal
+        session.commit()
+        return _profile_out(profile)
+
+    @router.get("/users/{user_id}/profile", response_model=ProfileOut, responses={404: {"description": "Not found"}})
+    def get_user_profile(user_id: str, user: CurrentUser, session: DbSession) -> ProfileOut:
+        if flaws.enabled("user_profile_no_owner_check"):
+            # FLAW user_profile_no_owner_check: any signed-in user may read any user's profile.
+            profile = ensure_profile(session, user) if user_id == user.sub else session.get(db.Profile, user_id)
+        else:
+            if user_id != user.sub:
+                raise not_found()
+            profile = ensure_profile(session, user)
+        if profile is None:
+            raise not_found()
+        return _profile_out(profile)
+
+    @router.get(
+        "/users/{user_id}/consents", response_model=list[ConsentOut], responses={404: {"description": "Not found"}}
+    )
+    def list_user_consents(user_id: str, user: CurrentUser, session: DbSession) -> list[ConsentOut]:
+        if user_id != user.sub:
+            raise not_found()
+        ensure_profile(session, user)
+        rows = session.scalars(
+            select(db.Consent).where(db.Consent.user_id == user.sub).order_by(db.Consent.consent_type)
+        )
+        return [ConsentOut.model_validate(row, from_attributes=True) for row in rows]
+
+    return router

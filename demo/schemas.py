@@ -1,0 +1,172 @@
+"""Request and response bodies of the API."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from demo import phq9
+
+Tag = Annotated[str, Field(min_length=1, max_length=40)]
+Phq9Answer = Annotated[int, Field(ge=0, le=phq9.MAX_ITEM_SCORE)]
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+TIME_OF_DAY_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+MIN_PASSWORD_LENGTH = 12  # the realm's password policy: length(12) and notUsername
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Info(BaseModel):
+    name: str
+    version: str
+
+
+# --- profile ---
+
+
+class ProfileOut(BaseModel):
+    user_id: str
+    email: str | None
+    display_name: str
+    birth_year: int | None
+    therapy_goal: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProfileUpdate(_Input):
+    display_name: str = Field(min_length=1, max_length=100)
+    birth_year: int | None = Field(default=None, ge=1900)
+    therapy_goal: str | None = Field(default=None, max_length=1000)
+
+    @field_validator("birth_year")
+    @classmethod
+    def _not_in_future(cls, value: int | None) -> int | None:
+        if value is not None and value > datetime.now(UTC).year:
+            raise ValueError("birth_year lies in the future")
+        return value
+
+
+class ConsentOut(BaseModel):
+    consent_type: str
+    version: str
+    granted: bool
+    updated_at: datetime
+
+
+# --- diary ---
+
+
+class DiaryEntryIn(_Input):
+    mood: int = Field(ge=1, le=10, description="Self-rated mood, 1 (very bad) to 10 (very good)")
+    note: str = Field(default="", max_length=5000)
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+
+
+class DiaryEntryOut(BaseModel):
+    id: str
+    mood: int
+    note: str
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+# --- questionnaires ---
+
+
+class QuestionnaireResponseIn(_Input):
+    questionnaire: Literal["PHQ-9"]
+    answers: list[Phq9Answer] = Field(min_length=phq9.ITEM_COUNT, max_length=phq9.ITEM_COUNT)
+    comment: str = Field(default="", max_length=2000)
+
+
+class QuestionnaireResponseOut(BaseModel):
+    id: str
+    questionnaire: str
+    answers: list[int]
+    score: int
+    severity: str
+    comment: str
+    created_at: datetime
+
+
+# --- reminders (the response model is built in routes/reminders.py: its id type depends on a flaw) ---
+
+
+class ReminderIn(_Input):
+    title: str = Field(min_length=1, max_length=200)
+    time_of_day: str = Field(pattern=TIME_OF_DAY_PATTERN, examples=["08:30"])
+    active: bool = True
+
+
+# --- insights ---
+
+
+class Statistics(BaseModel):
+    diary_entry_count: int
+    mean_mood: float | None
+    latest_phq9_score: int | None
+    latest_phq9_severity: str | None
+    active_reminder_count: int
+    recent_notes: list[str] = Field(description="Notes of the three most recent diary entries")
+
+
+# --- account ---
+
+
+class RegistrationIn(_Input):
+    email: str = Field(max_length=254)
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=256)
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not EMAIL_PATTERN.match(value):
+            raise ValueError("not an e-mail address")
+        return value.lower()
+
+    @model_validator(mode="after")
+    def _password_policy(self) -> RegistrationIn:
+        if self.password.lower() == self.email.lower():
+            raise ValueError("the password must not be the e-mail address")
+        return self
+
+
+class PasswordResetIn(_Input):
+    email: str = Field(max_length=254)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not EMAIL_PATTERN.match(value):
+            raise ValueError("not an e-mail address")
+        return value.lower()
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=254)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+
+
+class Message(BaseModel):
+    detail: str

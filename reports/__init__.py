@@ -1,0 +1,44 @@
+"""digasec writers: plain result records in, findings.json / junit.xml / report.html out, plus the gate.
+
+Never imports pytest, httpx or the harness fixtures: the pytest plugin and the CLI both feed it plain dicts
+in the findings.json shape (ARCHITECTURE.md, "Records").
+"""
+
+from __future__ import annotations
+
+from reports._baseline import BaselineEntry, BaselineError, apply_baseline, load_baseline, write_baseline
+from reports._findings import SCHEMA, FindingsError, fingerprint, load_findings, write_findings
+from reports._html import write_html
+from reports._junit import write_junit
+from reports._records import OUTCOMES
+from reports._requirements import (
+    RequirementCatalogue,
+    RequirementCatalogueError,
+    UnknownCheckError,
+    load_requirement_catalogue,
+)
+from reports.gate import SEVERITIES, Summary, exit_code_for, summarise
+
+__all__ = [
+    "OUTCOMES",
+    "SCHEMA",
+    "SEVERITIES",
+    "BaselineEntry",
+    "BaselineError",
+    "FindingsError",
+    "RequirementCatalogue",
+    "RequirementCatalogueError",
+    "Summary",
+    "UnknownCheckError",
+    "apply_baseline",
+    "exit_code_for",
+    "fingerprint",
+    "load_baseline",
+    "load_findings",
+    "load_requirement_catalogue",
+    "summarise",
+    "write_baseline",
+    "write_findings",
+    "write_html",
+    "write_junit",
+]

@@ -1,0 +1,99 @@
+"""Evidence helpers shared by the writers: text for XML, clipping, and a reproduction curl command."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from reports._records import Record
+
+EVIDENCE_LIMIT = 20_000
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_TOKEN_MARKER = re.compile(r"<redacted:token(?::([A-Za-z0-9_.-]+))?>")
+_CURL_SKIPS = frozenset({"host", "content-length", "connection", "transfer-encoding", "accept-encoding"})
+
+
+def xml_safe(text: str) -> str:
+    """Replace characters XML 1.0 cannot hold (NUL, most C0 controls, lone surrogates) by a visible escape."""
+    return _NOT_XML.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def clip(text: str, limit: int = EVIDENCE_LIMIT) -> tuple[str, int]:
+    """The first `limit` characters of `text` and how many characters were left out."""
+    if len(text) <= limit:
+        return text, 0
+    return text[:limit], len(text) - limit
+
+
+def evidence_items(result: Record) -> list[dict[str, str]]:
+    """The result's evidence as `{"request": ..., "response": ...}` dicts of strings (missing parts empty)."""
+    items = result.get("evidence") or []
+    return [
+        {"request": str(item.get("request") or ""), "response": str(item.get("response") or "")}
+        for item in items
+        if isinstance(item, dict)
+    ]
+
+
+def evidence_text(result: Record, limit: int = EVIDENCE_LIMIT) -> str:
+    """All evidence of a result as plain text with request/response separators, each part clipped."""
+    blocks: list[str] = []
+    for number, item in enumerate(evidence_items(result), start=1):
+        for part in ("request", "response"):
+            if item[part]:
+                text, omitted = clip(item[part], limit)
+                note = f"\n[... {omitted} characters omitted]" if omitted else ""
+                blocks.append(f"--- evidence {number}: {part} ---\n{text}{note}")
+    return "\n".join(blocks)
+
+
+def curl_command(request: str, base_url: str | None) -> str | None:
+    """A shell command that repeats a recorded HTTP request; None when the text is not an HTTP request.
+
+    The Authorization header becomes a shell variable (`$TOKEN`, or `$TOKEN_USER_B` when the redaction
+    marker names the user: `<redacted:token:user_b>`), so the command never carries a credential and the
+    reader supplies their own.
+    """
+    head, _, body = request.replace("\r\n", "\n").partition("\n\n")
+    lines = head.split("\n")
+    request_line = lines[0].split()
+    if len(request_line) < 2 or not request_line[0].isalpha():
+        return None
+    method, target = request_line[0].upper(), request_line[1]
+    parts = ["curl", *_method_flag(method), _url(target, base_url)]
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if colon and name.strip().lower() not in _CURL_SKIPS:
+            parts += ["-H", _header(name.strip(), value.strip())]
+    if body:
+        parts += ["--data-raw", shlex.quote(body)]
+    return " \\\n  ".join(parts)
+
+
+def _method_flag(method: str) -> list[str]:
+    if method == "GET":
+        return []
+    if method == "HEAD":
+        return ["--head"]
+    return ["-X", method]
+
+
+def _url(target: str, base_url: str | None) -> str:
+    if target.startswith(("http://", "https://")):
+        return shlex.quote(target)
+    if base_url:
+        return shlex.quote(base_url.rstrip("/") + target)
+    return '"$BASE_URL"' + shlex.quote(target)
+
+
+def _header(name: str, value: str) -> str:
+    if name.lower() != "authorization":
+        return shlex.quote(f"{name}: {value}")
+    scheme, _, _credential = value.partition(" ")
+    marker = _TOKEN_MARKER.search(value)
+    variable = "TOKEN"
+    if marker and marker.group(1):
+        variable = "TOKEN_" + re.sub(r"[^A-Za-z0-9]", "_", marker.group(1)).upper()
+    if scheme.lower() != "bearer":
+        return f'"{name}: ${{AUTHORIZATION}}"'
+    return f'"{name}: Bearer ${variable}"'

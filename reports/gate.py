@@ -1,0 +1,71 @@
+"""The gate: exit code of a run and the console summary the CLI prints."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from reports._records import OUTCOMES, SEVERITIES, Records, check_sort_key, severity_rank
+
+__all__ = ["SEVERITIES", "CheckCoverage", "Summary", "exit_code_for", "summarise"]
+
+
+def exit_code_for(results: Records, *, fail_on: str = "low") -> int:
+    """1 when any result failed with a severity at or above `fail_on`, else 0.
+
+    A failed result without a known severity counts as failing (the gate fails closed).
+    """
+    if fail_on not in SEVERITIES:
+        raise ValueError(f"fail_on must be one of {', '.join(SEVERITIES)}, got {fail_on!r}")
+    threshold = SEVERITIES.index(fail_on)
+    failing = (
+        result
+        for result in results
+        if result.get("outcome") == "fail" and severity_rank(result.get("severity")) >= threshold
+    )
+    return 1 if any(failing) else 0
+
+
+@dataclass(frozen=True)
+class CheckCoverage:
+    run: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Counts of a run: per outcome, per severity of failed and of accepted results, per check (run / skipped)."""
+
+    outcomes: dict[str, int]
+    fail_severities: dict[str, int]
+    accepted_severities: dict[str, int]
+    checks: dict[str, CheckCoverage] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.outcomes.values())
+
+    def coverage_line(self) -> str:
+        """`unauthenticated_access 14 run / 2 skipped · invalid_token 84 run / 0 skipped`"""
+        return " · ".join(
+            f"{check} {counts.run} run / {counts.skipped} skipped" for check, counts in self.checks.items()
+        )
+
+
+def summarise(results: Records) -> Summary:
+    """Count results. An item counts as run unless it was skipped (errors were run and went wrong)."""
+    outcomes = Counter(str(result.get("outcome")) for result in results)
+    failed = Counter(str(result.get("severity")) for result in results if result.get("outcome") == "fail")
+    accepted = Counter(str(result.get("severity")) for result in results if result.get("outcome") == "accepted")
+    skipped = Counter(str(result.get("check", "")) for result in results if result.get("outcome") == "skip")
+    run = Counter(str(result.get("check", "")) for result in results if result.get("outcome") != "skip")
+    checks = {
+        check: CheckCoverage(run=run[check], skipped=skipped[check])
+        for check in sorted(run.keys() | skipped.keys(), key=check_sort_key)
+    }
+    return Summary(
+        outcomes={outcome: outcomes[outcome] for outcome in OUTCOMES},
+        fail_severities={severity: failed[severity] for severity in reversed(SEVERITIES)},
+        accepted_severities={severity: accepted[severity] for severity in reversed(SEVERITIES)},
+        checks=checks,
+    )
