@@ -149,7 +149,13 @@ def phq9_score_observation(response: QuestionnaireData, subject: str, source: st
         "status": "final",
         "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}],
         "code": {
-            "coding": [{"system": LOINC, "code": PHQ9_TOTAL, "display": "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]"}],
+            "coding": [
+                {
+                    "system": LOINC,
+                    "code": PHQ9_TOTAL,
+                    "display": "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]",
+                }
+            ],
             "text": "PHQ-9 total score",
         },
         "subject": {"reference": subject},

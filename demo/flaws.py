@@ -72,6 +72,8 @@ def parse_flaws(value: str | None) -> Flaws:
         return Flaws(frozenset(FLAW_IDS))
     ids = [part.strip() for part in text.split(",") if part.strip()]
     for flaw_id in ids:
+        if flaw_id.lower() in ("all", "none"):
+            raise UnknownFlawError(f"DEMO_FLAWS: {flaw_id!r} stands alone; it cannot be combined with flaw ids")
         if flaw_id not in FLAW_IDS:
             raise UnknownFlawError(_unknown_message(flaw_id))
     return Flaws(frozenset(ids))

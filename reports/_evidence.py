@@ -57,17 +57,17 @@ def curl_command(request: str, base_url: str | None) -> str | None:
     head, _, body = request.replace("\r\n", "\n").partition("\n\n")
     lines = head.split("\n")
     request_line = lines[0].split()
-    if len(request_line) < 2 or not request_line[0].isalpha():
+    if len(request_line) != 3 or not request_line[2].startswith("HTTP/"):
         return None
     method, target = request_line[0].upper(), request_line[1]
-    parts = ["curl", *_method_flag(method), _url(target, base_url)]
+    command = ["curl " + " ".join([*_method_flag(method), _url(target, base_url)])]
     for line in lines[1:]:
         name, colon, value = line.partition(":")
         if colon and name.strip().lower() not in _CURL_SKIPS:
-            parts += ["-H", _header(name.strip(), value.strip())]
+            command.append("-H " + _header(name.strip(), value.strip()))
     if body:
-        parts += ["--data-raw", shlex.quote(body)]
-    return " \\\n  ".join(parts)
+        command.append("--data-raw " + shlex.quote(body))
+    return " \\\n  ".join(command)
 
 
 def _method_flag(method: str) -> list[str]:

@@ -45,6 +45,7 @@ _CELL_ORDER = ("fail", "error", "accepted", "skip", "pass")
 _SCOPE_TARGET = ("base_url", "backend_version", "keycloak_url", "realm", "keycloak_version")
 _SCOPE_RUN = ("profile", "profile_sha256", "openapi_sha256", "operations", "items", "id", "started", "finished")
 _HASHES = frozenset({"profile_sha256", "openapi_sha256", "harness_commit", "id"})
+_FIELDS = ("check", "variant", "severity", "title", "message", "reason", "fingerprint")
 
 
 def write_html(out_dir: Path | str, run: Record, results: Records, *, lang: str = "en", fail_on: str = "low") -> Path:
@@ -173,7 +174,7 @@ def _row(catalogue: RequirementCatalogue, check: str) -> CheckRequirements | Non
 def _matrix(results: Records) -> dict[str, Any]:
     checks = sorted({str(result.get("check", "")) for result in results}, key=check_sort_key)
     cells: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
-    keys: dict[str, tuple[str, int, str]] = {}
+    keys: dict[str, tuple[bool, str, int, str]] = {}
     for result in results:
         label = operation_label(result)
         keys[label] = operation_sort_key(result)
@@ -221,7 +222,7 @@ def _finding_item(result: Record, base_url: str | None, catalogue: RequirementCa
     requirements = result.get("requirements") or (row.labels() if row else [])
     evidence = evidence_items(result)
     return {
-        "result": result,
+        "result": _fields(result),
         "operation": operation_label(result),
         "requirements": [str(label) for label in requirements],
         "verified": row.verified if row else True,
@@ -241,9 +242,19 @@ def _listing(results: Records, outcome: str) -> list[dict[str, Any]]:
     chosen = [result for result in results if result.get("outcome") == outcome]
     chosen.sort(key=lambda result: (check_sort_key(str(result.get("check", ""))), operation_sort_key(result)))
     return [
-        {"result": result, "operation": operation_label(result), "acceptance": result.get("acceptance") or {}}
+        {"result": _fields(result), "operation": operation_label(result), "acceptance": _acceptance(result)}
         for result in chosen
     ]
+
+
+def _fields(result: Record) -> dict[str, Any]:
+    """The record fields the template shows; absent optional fields become None (the template is strict)."""
+    return {key: result.get(key) for key in _FIELDS}
+
+
+def _acceptance(result: Record) -> dict[str, Any]:
+    acceptance = result.get("acceptance") or {}
+    return {key: acceptance.get(key) for key in ("justification", "owner", "expires")}
 
 
 def _skipped(results: Records) -> list[dict[str, Any]]:

@@ -72,9 +72,7 @@ def build_router(flaws: Flaws) -> APIRouter:
             log.info("password reset requested for user %s", account["id"])
         return Message(detail=PASSWORD_RESET_ACCEPTED)
 
-    @router.post(
-        "/login", response_model=TokenOut, responses={401: {"model": Message, "description": "Login failed"}}
-    )
+    @router.post("/login", response_model=TokenOut, responses={401: {"model": Message, "description": "Login failed"}})
     def login(body: LoginIn, keycloak: Keycloak) -> TokenOut:
         try:
             grant = keycloak.password_grant(body.username, body.password)

@@ -99,7 +99,9 @@ def build_router(flaws: Flaws) -> APIRouter:
         return out(row)
 
     @router.put("/{reminder_id}", response_model=ReminderOut, responses=NOT_FOUND)
-    def update_reminder(reminder_id: ReminderId, body: ReminderIn, user: CurrentUser, session: DbSession) -> ReminderOut:
+    def update_reminder(
+        reminder_id: ReminderId, body: ReminderIn, user: CurrentUser, session: DbSession
+    ) -> ReminderOut:
         if flaws.enabled("reminder_idor_write"):
             # FLAW reminder_idor_write: the reminder is updated by id alone, whoever owns it.
             row = find_reminder(session, reminder_id, owner=None)

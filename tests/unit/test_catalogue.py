@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fixtures.catalogue import build_catalogue, load_document
+from fixtures.errors import SpecError
+from tests.unit.spec_samples import notes_api
+
+USER_PARAMS = ["user_id", "accountId"]
+
+
+def catalogue(doc=None, public=()):
+    return build_catalogue(doc or notes_api(), "0" * 64, public_operations=list(public), user_path_params=USER_PARAMS)
+
+
+def test_every_operation_is_listed():
+    labels = [op.label for op in catalogue().operations]
+    assert sorted(labels) == sorted([
+        "GET /health", "GET /notes", "POST /notes", "GET /notes/{note_id}", "DELETE /notes/{note_id}",
+        "PUT /notes/{note_id}", "GET /folders/{folderId}/files/{fileId}", "GET /accounts/{accountId}/settings",
+        "GET /optional",
+    ])
+
+
+@pytest.mark.parametrize(
+    ("label", "needs_auth", "why"),
+    [
+        ("GET /notes", True, "global security: oidc"),
+        ("GET /health", False, "security is empty"),
+        ("GET /optional", False, "anonymous"),
+    ],
+)
+def test_authentication_is_read_from_the_spec(label, needs_auth, why):
+    op = next(op for op in catalogue().operations if op.label == label)
+    assert op.needs_auth is needs_auth
+    assert why in op.auth_reason
+
+
+def test_without_any_security_nothing_needs_auth():
+    assert not any(op.needs_auth for op in catalogue(notes_api(global_security=False)).operations)
+
+
+def test_profile_can_declare_an_operation_public():
+    op = catalogue(public=["GET /notes"]).find("GET", "/notes")
+    assert op is not None
+    assert not op.needs_auth
+    assert "public_operations" in op.auth_reason
+
+
+def test_item_and_user_scoped_classification():
+    cat = catalogue()
+    item = cat.find("GET", "/notes/{note_id}")
+    nested = cat.find("GET", "/folders/{folderId}/files/{fileId}")
+    scoped = cat.find("GET", "/accounts/{accountId}/settings")
+    collection = cat.find("GET", "/notes")
+    assert item.is_item and not item.is_user_scoped
+    assert nested.is_item and nested.object_params == ["folderId", "fileId"]
+    assert scoped.is_user_scoped and not scoped.is_item
+    assert not collection.is_item
+    assert cat.producer_for("/notes").label == "POST /notes"
+
+
+def test_body_schema_survives_circular_refs():
+    op = catalogue().find("POST", "/notes")
+    assert op.body_schema is not None
+    assert op.body_media_type == "application/json"
+
+
+def test_swagger_2_is_refused_with_advice(tmp_path: Path):
+    path = tmp_path / "s.json"
+    path.write_text('{"swagger": "2.0", "paths": {}}')
+    with pytest.raises(SpecError, match="Swagger 2.0: convert it to OpenAPI 3"):
+        load_document(str(path))
+
+
+def test_not_json_or_yaml(tmp_path: Path):
+    path = tmp_path / "s.json"
+    path.write_text("{not json")
+    with pytest.raises(SpecError, match="neither JSON nor YAML"):
+        load_document(str(path))
+
+
+def test_document_hash_is_of_the_bytes(tmp_path: Path):
+    import hashlib
+    import json
+
+    path = tmp_path / "s.json"
+    raw = json.dumps(notes_api()).encode()
+    path.write_bytes(raw)
+    _doc, digest = load_document(str(path))
+    assert digest == hashlib.sha256(raw).hexdigest()
