@@ -69,6 +69,7 @@ def create_app(
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
+    app.state.engine = engine
     app.state.sessions = sessions
     app.state.keycloak = keycloak or KeycloakClient(settings, http)
     app.state.token_validator = token_validator or TokenValidator(

@@ -40,11 +40,11 @@ def service_unavailable() -> HTTPException:
 
 
 def is_uuid(value: str) -> bool:
+    """Whether ``value`` can be a stored id: a UUID in its canonical form (any case)."""
     try:
-        uuid.UUID(value)
+        return str(uuid.UUID(value)) == value.lower()
     except ValueError:
         return False
-    return True
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from reports._records import Record
 
 EVIDENCE_LIMIT = 20_000
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_TOKEN_MARKER = re.compile(r"<redacted:token(?::([A-Za-z0-9_.-]+))?>")
+_MARKER = re.compile(r"<redacted:([^>\s]+)>")
 _CURL_SKIPS = frozenset({"host", "content-length", "connection", "transfer-encoding", "accept-encoding"})
 
 
@@ -50,9 +50,9 @@ def evidence_text(result: Record, limit: int = EVIDENCE_LIMIT) -> str:
 def curl_command(request: str, base_url: str | None) -> str | None:
     """A shell command that repeats a recorded HTTP request; None when the text is not an HTTP request.
 
-    The Authorization header becomes a shell variable (`$TOKEN`, or `$TOKEN_USER_B` when the redaction
-    marker names the user: `<redacted:token:user_b>`), so the command never carries a credential and the
-    reader supplies their own.
+    The Authorization credential becomes a shell variable named after its redaction marker
+    (`<redacted:token:user2>` -> `$TOKEN_USER2`, `<redacted:forged-token:alg_none>` -> `$FORGED_TOKEN_ALG_NONE`,
+    `$TOKEN` without a marker), so the command never carries a credential and the reader supplies their own.
     """
     head, _, body = request.replace("\r\n", "\n").partition("\n\n")
     lines = head.split("\n")
@@ -87,13 +87,12 @@ def _url(target: str, base_url: str | None) -> str:
 
 
 def _header(name: str, value: str) -> str:
-    if name.lower() != "authorization":
+    if name.lower() not in ("authorization", "proxy-authorization"):
         return shlex.quote(f"{name}: {value}")
     scheme, _, _credential = value.partition(" ")
-    marker = _TOKEN_MARKER.search(value)
-    variable = "TOKEN"
-    if marker and marker.group(1):
-        variable = "TOKEN_" + re.sub(r"[^A-Za-z0-9]", "_", marker.group(1)).upper()
+    marker = _MARKER.search(value)
+    variable = re.sub(r"[^A-Za-z0-9]+", "_", marker.group(1)).strip("_").upper() if marker else "TOKEN"
     if scheme.lower() != "bearer":
-        return f'"{name}: ${{AUTHORIZATION}}"'
+        variable = "AUTHORIZATION"
+        return f'"{name}: ${variable}"'
     return f'"{name}: Bearer ${variable}"'

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reports._evidence import clip, curl_command, evidence_items
+from reports._evidence import clip, curl_command, evidence_items, xml_safe
 from reports._findings import FINDINGS_FILE, file_sha256, write_text
 from reports._records import (
     OUTCOMES,
@@ -32,7 +32,7 @@ from reports._requirements import (
     UnknownCheckError,
     load_requirement_catalogue,
 )
-from reports.gate import exit_code_for, summarise
+from reports.gate import failing, summarise
 
 if TYPE_CHECKING:
     import jinja2
@@ -105,17 +105,18 @@ def _template() -> jinja2.Template:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["plural"] = plural
     return environment.get_template("report.html.j2")
 
 
+def plural(forms: Mapping[str, str], count: int, **values: Any) -> str:
+    """Pick the `one` or `other` form of an i18n string and fill in `{count}` and the other placeholders."""
+    return forms["one" if count == 1 else "other"].format(count=count, **values)
+
+
 def _verdict(results: Records, fail_on: str) -> dict[str, Any]:
-    threshold = SEVERITIES.index(fail_on)
-    failing = [
-        result
-        for result in results
-        if result.get("outcome") == "fail" and severity_rank(result.get("severity")) >= threshold
-    ]
-    return {"passed": exit_code_for(results, fail_on=fail_on) == 0, "fail_on": fail_on, "failing": len(failing)}
+    count = len(failing(results, fail_on=fail_on))
+    return {"passed": count == 0, "fail_on": fail_on, "failing": count}
 
 
 def _check_table(results: Records) -> list[dict[str, Any]]:
@@ -234,7 +235,8 @@ def _finding_item(result: Record, base_url: str | None, catalogue: RequirementCa
 def _clipped(item: Mapping[str, str]) -> dict[str, Any]:
     clipped: dict[str, Any] = {}
     for part in ("request", "response"):
-        clipped[part], clipped[f"{part}_omitted"] = clip(item[part])
+        text, clipped[f"{part}_omitted"] = clip(item[part])
+        clipped[part] = xml_safe(text)
     return clipped
 
 

@@ -55,10 +55,12 @@ def operation_label(result: Record) -> str:
     return f"{method} {path}".strip()
 
 
-def operation_sort_key(result: Record) -> tuple[str, int, str]:
+def operation_sort_key(result: Record) -> tuple[bool, str, int, str]:
+    """By path, then method in the usual order; results without an HTTP operation last."""
     method = str(result.get("method") or "").upper()
+    path = str(result.get("path") or "")
     rank = _METHOD_ORDER.index(method) if method in _METHOD_ORDER else len(_METHOD_ORDER)
-    return str(result.get("path") or ""), rank, method
+    return not path, path, rank, method
 
 
 def result_sort_key(result: Record) -> tuple[str, str, str, str]:

@@ -41,8 +41,8 @@ class Catalogue:
     key: str
     label: str
     name: Mapping[str, str]
-    version: str | None
-    source: str
+    version: Mapping[str, str] | None
+    source: Mapping[str, str]
     versions: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -139,8 +139,8 @@ def _catalogue(key: str, raw: Any, where: str) -> Catalogue:
         key=key,
         label=_string(data.get("label"), f"{where}.label"),
         name=_text(data.get("name"), f"{where}.name"),
-        version=None if version is None else _string(version, f"{where}.version"),
-        source=_string(data.get("source"), f"{where}.source"),
+        version=None if version is None else _localised(version, f"{where}.version"),
+        source=_localised(data.get("source"), f"{where}.source"),
         versions=versions,
     )
 
@@ -196,6 +196,13 @@ def _text(raw: Any, where: str) -> Mapping[str, str]:
     data = _mapping(raw, where)
     _only_keys(data, set(LANGUAGES), where)
     return {lang: _string(data.get(lang), f"{where}.{lang}") for lang in LANGUAGES}
+
+
+def _localised(raw: Any, where: str) -> Mapping[str, str]:
+    """A text per language, or one string that reads the same in every language."""
+    if isinstance(raw, str):
+        return dict.fromkeys(LANGUAGES, _string(raw, where))
+    return _text(raw, where)
 
 
 def _mapping(raw: Any, where: str) -> Mapping[str, Any]:

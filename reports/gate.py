@@ -5,25 +5,26 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from reports._records import OUTCOMES, SEVERITIES, Records, check_sort_key, severity_rank
+from reports._records import OUTCOMES, SEVERITIES, Record, Records, check_sort_key, severity_rank
 
-__all__ = ["SEVERITIES", "CheckCoverage", "Summary", "exit_code_for", "summarise"]
+__all__ = ["SEVERITIES", "CheckCoverage", "Summary", "exit_code_for", "failing", "summarise"]
 
 
 def exit_code_for(results: Records, *, fail_on: str = "low") -> int:
-    """1 when any result failed with a severity at or above `fail_on`, else 0.
+    """1 when any result failed with a severity at or above `fail_on`, else 0."""
+    return 1 if failing(results, fail_on=fail_on) else 0
 
-    A failed result without a known severity counts as failing (the gate fails closed).
-    """
+
+def failing(results: Records, *, fail_on: str = "low") -> list[Record]:
+    """The failed results at or above `fail_on`. A failure without a known severity counts (the gate fails closed)."""
     if fail_on not in SEVERITIES:
         raise ValueError(f"fail_on must be one of {', '.join(SEVERITIES)}, got {fail_on!r}")
     threshold = SEVERITIES.index(fail_on)
-    failing = (
+    return [
         result
         for result in results
         if result.get("outcome") == "fail" and severity_rank(result.get("severity")) >= threshold
-    )
-    return 1 if any(failing) else 0
+    ]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from demo import db
 from demo.auth import BearerCredentials, CurrentUser, authenticate
-from demo.deps import DbSession, not_found
+from demo.deps import DbSession, is_uuid, not_found
 from demo.flaws import Flaws
 from demo.schemas import DiaryEntryIn, DiaryEntryOut
 
@@ -17,6 +17,8 @@ NOT_FOUND = {404: {"description": "Not found"}}
 
 def find_entry(session: Session, entry_id: str, *, owner: str | None) -> db.DiaryEntry | None:
     """The entry with this id; with ``owner``, only if that user owns it."""
+    if not is_uuid(entry_id):
+        return None
     query = select(db.DiaryEntry).where(db.DiaryEntry.id == entry_id)
     if owner is not None:
         query = query.where(db.DiaryEntry.owner == owner)

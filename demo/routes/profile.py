@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from demo import db
 from demo.auth import CurrentUser, User
-from demo.deps import DbSession, not_found
+from demo.deps import DbSession, is_uuid, not_found
 from demo.flaws import Flaws
 from demo.schemas import ConsentOut, ProfileOut, ProfileUpdate
 
@@ -42,6 +42,11 @@ def ensure_profile(session: Session, user: User) -> db.Profile:
     return profile
 
 
+def find_profile(session: Session, user_id: str) -> db.Profile | None:
+    """Any user's stored profile (Keycloak user ids are UUIDs)."""
+    return session.get(db.Profile, user_id) if is_uuid(user_id) else None
+
+
 def _profile_out(profile: db.Profile) -> ProfileOut:
     return ProfileOut.model_validate(profile, from_attributes=True)
 
@@ -66,7 +71,7 @@ def build_router(flaws: Flaws) -> APIRouter:
     def get_user_profile(user_id: str, user: CurrentUser, session: DbSession) -> ProfileOut:
         if flaws.enabled("user_profile_no_owner_check"):
             # FLAW user_profile_no_owner_check: any signed-in user may read any user's profile.
-            profile = ensure_profile(session, user) if user_id == user.sub else session.get(db.Profile, user_id)
+            profile = ensure_profile(session, user) if user_id == user.sub else find_profile(session, user_id)
         else:
             if user_id != user.sub:
                 raise not_found()

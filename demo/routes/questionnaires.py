@@ -17,6 +17,8 @@ NOT_FOUND = {404: {"description": "Not found"}}
 
 def find_response(session: Session, response_id: str, *, owner: str | None) -> db.QuestionnaireResponse | None:
     """The response with this id; with ``owner``, only if that user owns it."""
+    if not is_uuid(response_id):
+        return None
     query = select(db.QuestionnaireResponse).where(db.QuestionnaireResponse.id == response_id)
     if owner is not None:
         query = query.where(db.QuestionnaireResponse.owner == owner)

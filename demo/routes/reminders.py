@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from demo import db
 from demo.auth import BearerCredentials, CurrentUser, authenticate
-from demo.deps import DbSession, not_found
+from demo.deps import DbSession, is_uuid, not_found
 from demo.flaws import Flaws
 from demo.schemas import ReminderIn
 
@@ -60,6 +60,8 @@ def build_router(flaws: Flaws) -> APIRouter:
 
     def find_reminder(session: Session, reminder_id: int | str, *, owner: str | None) -> db.Reminder | None:
         """The reminder with this id; with ``owner``, only if that user owns it."""
+        if not sequential_ids and not is_uuid(reminder_id):
+            return None
         column = db.Reminder.id if sequential_ids else db.Reminder.public_id
         query = select(db.Reminder).where(column == reminder_id)
         if owner is not None:

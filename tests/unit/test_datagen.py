@@ -37,3 +37,12 @@ def test_generation_is_deterministic_for_a_seed():
 def test_short_max_length_still_fits():
     value = ValueGenerator(canary="cnry0123456789", seed=1).value_for({"type": "string", "maxLength": 5})
     assert len(value) <= 5
+
+
+def test_pattern_generation_survives_warnings_as_errors():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = ValueGenerator(canary="c", seed=1).value_for({"type": "string", "pattern": r"^\d{2}:\d{2}$"})
+    assert re.fullmatch(r"[0-9]{2}:[0-9]{2}", value)

@@ -6,7 +6,10 @@ import hashlib
 import json
 import random
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +91,7 @@ def sample_results() -> list[dict[str, Any]]:
             evidence=[
                 {
                     "request": "GET /v1/entries/17 HTTP/1.1\nhost: 127.0.0.1:8000\n"
-                    "authorization: Bearer <redacted:token:user_b>\naccept: application/json",
+                    "authorization: Bearer <redacted:token:user2>\naccept: application/json",
                     "response": f"HTTP/1.1 200 OK\ncontent-type: application/json\n\n{leak_body}",
                 }
             ],
@@ -104,7 +107,7 @@ def sample_results() -> list[dict[str, Any]]:
             message="Expected 401, got `200 OK` for `GET /v1/entries/{entry_id}` with an alg:none token",
             evidence=[
                 {
-                    "request": "GET /v1/entries/17 HTTP/1.1\nauthorization: Bearer <redacted:token>",
+                    "request": "GET /v1/entries/17 HTTP/1.1\nauthorization: Bearer <redacted:forged-token:alg_none>",
                     "response": 'HTTP/1.1 200 OK\ncontent-type: application/json\n\n{"id": 17}\x00\x1b[0m',
                 }
             ],
@@ -273,7 +276,8 @@ def test_html_has_every_section_in_both_languages(written: Path, lang: str) -> N
 def test_html_german_uses_umlauts_and_formal_address(written: Path) -> None:
     html = write_html(written, sample_run(), sample_results(), lang="de").read_text(encoding="utf-8")
     assert "Übersprungene Prüfpunkte" in html
-    assert "Bevor Sie den Befehl ausführen" in html
+    assert "Bevor Sie ihn ausführen" in html
+    assert "3 fehlgeschlagene Prüfpunkte mit Schweregrad „niedrig“ oder höher." in html
     assert "NICHT BESTANDEN" in html
     assert " du " not in html.lower()
 
@@ -312,7 +316,11 @@ def test_html_content(written: Path) -> None:
     html = write_html(written, sample_run(), sample_results()).read_text(encoding="utf-8")
     strings = load_strings()["en"]
     assert '<div class="verdict fail">' in html
-    assert "3 failed test item(s) at or above severity “low”." in html
+    assert "3 failed test items at or above severity “low”." in html
+    assert "1 test item was skipped" not in html
+    assert "2 test items were skipped and not tested (section 7)." in html
+    assert "\x00" not in html  # control characters of a response body are shown as escapes
+    assert "17}\\x00\\x1b[0m" in html
     assert strings["not_verified"] in html  # invalid_token row is marked
     assert "DiGAV Anl. 1 DS 16" in html
     assert "Soft-delete returns 204 by design" in html
@@ -335,14 +343,56 @@ def test_html_orders_findings_by_severity(written: Path) -> None:
 
 def test_html_reproduction_command_uses_a_token_variable(written: Path) -> None:
     html = write_html(written, sample_run(), sample_results()).read_text(encoding="utf-8")
-    assert "-H &#34;authorization: Bearer $TOKEN_USER_B&#34;" in html
-    assert "curl http://127.0.0.1:8000/v1/entries/17 \\\n  -H &#34;authorization: Bearer $TOKEN_USER_B" in html
+    assert "-H &#34;authorization: Bearer $TOKEN_USER2&#34;" in html
+    assert "curl http://127.0.0.1:8000/v1/entries/17 \\\n  -H &#34;authorization: Bearer $TOKEN_USER2" in html
 
 
 def test_html_passes_when_only_accepted_and_low_findings_remain(written: Path) -> None:
     results = [r for r in sample_results() if r["severity"] in ("low", "medium", "info") or r["outcome"] != "fail"]
     html = write_html(written, sample_run(), results, fail_on="medium").read_text(encoding="utf-8")
     assert '<div class="verdict pass">' in html
+
+
+def test_html_of_an_empty_run_warns(tmp_path: Path) -> None:
+    html = write_html(tmp_path, {}, [], lang="de").read_text(encoding="utf-8")
+    assert '<div class="verdict pass">' in html
+    assert load_strings()["de"]["verdict_empty"] in html
+    assert load_strings()["de"]["findings_none"] in html
+
+
+def test_html_prints_each_section_on_a_new_page(written: Path) -> None:
+    html = write_html(written, sample_run(), sample_results()).read_text(encoding="utf-8")
+    print_css = html[html.index("@media print") :]
+    assert "section { margin-top: 0; break-before: page; }" in print_css
+    assert "section#verdict { break-before: auto; }" in print_css
+
+
+def test_html_is_well_formed(written: Path) -> None:
+    html = write_html(written, sample_run(), sample_results()).read_text(encoding="utf-8")
+    checker = _TagBalance()
+    checker.feed(html)
+    checker.close()
+    assert checker.problems == []
+    assert checker.stack == []
+
+
+class _TagBalance(HTMLParser):
+    VOID = frozenset({"meta", "br", "hr", "img", "input", "link"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'} at {self.getpos()}")
+            return
+        self.stack.pop()
 
 
 def test_html_refuses_an_unknown_language(tmp_path: Path) -> None:
@@ -379,9 +429,28 @@ def test_curl_command_replaces_credentials_and_quotes_the_body() -> None:
     ]
 
 
+def test_curl_command_names_the_variable_after_the_redaction_marker() -> None:
+    forged = curl_command("GET /x HTTP/1.1\nAuthorization: Bearer <redacted:forged-token:alg_none>", BASE_URL)
+    assert forged == 'curl http://127.0.0.1:8000/x \\\n  -H "Authorization: Bearer $FORGED_TOKEN_ALG_NONE"'
+    basic = curl_command("GET /x HTTP/1.1\nAuthorization: Basic <redacted:token>", BASE_URL)
+    assert basic == 'curl http://127.0.0.1:8000/x \\\n  -H "Authorization: $AUTHORIZATION"'
+
+
 def test_curl_command_without_base_url_or_request_line() -> None:
     assert curl_command("GET /x HTTP/1.1", None) == 'curl "$BASE_URL"/x'
     assert curl_command("not a request", BASE_URL) is None
+
+
+def test_reports_imports_neither_pytest_nor_the_network_nor_the_harness(tmp_path: Path) -> None:
+    script = (
+        "import sys, reports, reports.gate\n"
+        "reports.write_html(sys.argv[1], {}, [{'check': 'x', 'outcome': 'pass'}])\n"
+        "reports.write_junit(sys.argv[1], {}, [])\n"
+        "banned = ('pytest', 'httpx', 'fixtures', 'requests', 'urllib3', '_pytest')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in banned))"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_public_names_are_all_exported() -> None:

@@ -1,0 +1,58 @@
+"""The authentication checks find the demo's planted flaws and nothing on the secure demo."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.conftest import Scan, ground_truth
+
+pytestmark = pytest.mark.integration
+AUTH_CHECKS = ("unauthenticated_access", "invalid_token")
+
+
+@pytest.mark.parametrize("flaw", ground_truth(*AUTH_CHECKS), ids=lambda flaw: flaw["id"])
+def test_each_planted_flaw_is_found(demo_scan: Scan, flaw: dict[str, str]) -> None:
+    fails = {(c, m, p) for c, m, p, outcome in demo_scan.outcomes(*AUTH_CHECKS) if outcome == "fail"}
+    assert (flaw["check"], flaw["method"], flaw["path"]) in fails, demo_scan.console[-3000:]
+
+
+def test_demo_scan_exits_1_and_writes_all_outputs(demo_scan: Scan) -> None:
+    assert demo_scan.exit_code == 1, demo_scan.console[-3000:]
+    for name in ("findings.json", "junit.xml", "report.html"):
+        assert (demo_scan.out / name).is_file()
+    assert demo_scan.findings["schema"] == "digasec/findings/v1"
+
+
+def test_no_false_finding_on_the_secure_demo(secure_scan: Scan) -> None:
+    assert secure_scan.exit_code == 0, secure_scan.console[-3000:]
+    fails = [r for r in secure_scan.results if r["outcome"] in ("fail", "error")]
+    assert fails == []
+    assert any(r["outcome"] == "pass" for r in secure_scan.results if r["check"] == "invalid_token")
+
+
+def test_every_operation_has_an_item_per_check(demo_scan: Scan) -> None:
+    run = demo_scan.findings["run"]
+    for check in AUTH_CHECKS:
+        paths = {(r["method"], r["path"]) for r in demo_scan.results if r["check"] == check}
+        assert len(paths) == run["operations"]
+
+
+def test_skips_say_why(demo_scan: Scan) -> None:
+    skips = [r for r in demo_scan.results if r["outcome"] == "skip"]
+    assert skips
+    assert all(len(r["reason"]) > 20 for r in skips)
+
+
+def test_parallel_run_gives_the_same_outcomes(demo_scan: Scan, parallel_scan: Scan) -> None:
+    assert parallel_scan.exit_code == demo_scan.exit_code
+    assert parallel_scan.outcomes(*AUTH_CHECKS) == demo_scan.outcomes(*AUTH_CHECKS)
+    assert parallel_scan.findings["run"]["cleanup_problems"] == []
+
+
+def test_evidence_is_redacted(demo_scan: Scan) -> None:
+    fails = [r for r in demo_scan.results if r["outcome"] == "fail"]
+    assert fails
+    for result in fails:
+        assert result["evidence"], result
+        for exchange in result["evidence"]:
+            assert "eyJ" not in exchange["request"] + exchange["response"]

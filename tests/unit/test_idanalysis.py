@@ -1,0 +1,392 @@
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import string
+import time
+import uuid
+from collections.abc import Sequence
+
+import pytest
+
+from fixtures.idanalysis import IdVerdict, ObservedId, analyse_ids, is_integer_typed
+
+NOW_MS = 1_714_566_645_123  # 2024-05-01T12:30:45Z
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+
+
+def observed(values: Sequence[str], owners: Sequence[str] | None = None) -> list[ObservedId]:
+    owners = owners or ["alice", "bob"] * len(values)
+    return [ObservedId(value, owner) for value, owner in zip(values, owners, strict=False)]
+
+
+def judge(values: Sequence[str], owners: Sequence[str] | None = None) -> IdVerdict:
+    return analyse_ids(observed(values, owners))
+
+
+def uuid7(ms: int) -> str:
+    value = (ms << 80) | (0x7 << 76) | (secrets.randbits(12) << 64) | (0b10 << 62) | secrets.randbits(62)
+    return str(uuid.UUID(int=value))
+
+
+def uuid6(ticks: int) -> str:
+    value = ((ticks >> 12) << 80) | (0x6 << 76) | ((ticks & 0xFFF) << 64) | (0b10 << 62) | secrets.randbits(62)
+    return str(uuid.UUID(int=value))
+
+
+def ulid(ms: int) -> str:
+    value = (ms << 80) | secrets.randbits(80)
+    return "".join(CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def ksuid(seconds: int) -> str:
+    value = ((seconds - 1_400_000_000) << 128) | secrets.randbits(128)
+    digits = []
+    for _ in range(27):
+        value, digit = divmod(value, 62)
+        digits.append(BASE62[digit])
+    return "".join(reversed(digits))
+
+
+def objectid(seconds: int, counter: int, process: str = "a1b2c3d4e5") -> str:
+    return f"{seconds:08x}{process}{counter:06x}"
+
+
+def base62(length: int, rng: random.Random | None = None) -> str:
+    return "".join((rng or random.Random(secrets.randbits(64))).choice(BASE62) for _ in range(length))
+
+
+def fixed_hex(rng: random.Random, nbytes: int) -> str:
+    return rng.randbytes(nbytes).hex()
+
+
+# --- insufficient data --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("values", [[], ["42"]])
+def test_fewer_than_two_ids_are_insufficient(values: list[str]) -> None:
+    verdict = judge(values)
+    assert verdict.kind == "insufficient"
+    assert not verdict.enumerable
+
+
+def test_identical_ids_are_insufficient() -> None:
+    verdict = judge(["7", "7", "7"])
+    assert verdict.kind == "insufficient"
+    assert "same value" in verdict.message
+
+
+# --- integers -----------------------------------------------------------------------------------------------------
+
+
+def test_consecutive_integers_by_different_users() -> None:
+    verdict = judge(["41", "42", "43"], ["alice", "bob", "alice"])
+    assert verdict.enumerable
+    assert verdict.kind == "sequential_integer"
+    assert verdict.message.startswith("ids 41, 42, 43 were assigned to consecutive creations by different users")
+
+
+def test_consecutive_integers_by_one_user_say_so() -> None:
+    verdict = judge(["1", "2"], ["alice", "alice"])
+    assert verdict.kind == "sequential_integer"
+    assert "by one user" in verdict.message
+
+
+def test_increasing_integers_with_small_gaps() -> None:
+    verdict = judge(["100", "103", "110", "111"])
+    assert verdict.kind == "sequential_integer"
+    assert "by at most 7" in verdict.message
+
+
+def test_long_id_lists_are_abbreviated_in_messages() -> None:
+    verdict = judge([str(number) for number in range(10, 20)])
+    assert "ids 10, 11, 12, 13, 14, ..." in verdict.message
+
+
+def test_non_monotone_integers_in_a_small_range_are_enumerable() -> None:
+    verdict = judge(["5812", "17", "93044", "611"])
+    assert verdict.enumerable
+    assert verdict.kind == "small_range_integer"
+    assert "range of 93028 values" in verdict.message
+
+
+def test_snowflake_style_integers_are_time_ordered() -> None:
+    base = (NOW_MS - 1_288_834_974_657) << 22
+    values = [str(base + (offset_ms << 22) + worker) for offset_ms, worker in ((0, 5), (1500, 9), (4200, 1))]
+    verdict = judge(values)
+    assert verdict.enumerable
+    assert verdict.kind == "time_ordered_integer"
+
+
+def test_random_63_bit_integers_fall_just_below_the_bar() -> None:
+    rng = random.Random(7)
+    values = [str(rng.getrandbits(63)) for _ in range(6)]
+    verdict = judge(values)
+    assert verdict.kind == "low_entropy_integer"
+    assert verdict.entropy_bits is not None
+    assert 60 < verdict.entropy_bits < 64
+
+
+def test_random_large_integers_are_not_enumerable() -> None:
+    rng = random.Random(3)
+    values = [str(rng.getrandbits(128)) for _ in range(5)]
+    verdict = judge(values)
+    assert not verdict.enumerable
+    assert verdict.kind == "random_integer"
+
+
+def test_zero_padded_integers_are_integers() -> None:
+    assert judge(["0007", "0008"]).kind == "sequential_integer"
+
+
+# --- UUIDs --------------------------------------------------------------------------------------------------------
+
+
+def test_random_uuids_are_fine() -> None:
+    verdict = judge([str(uuid.uuid4()) for _ in range(5)])
+    assert not verdict.enumerable
+    assert verdict.kind == "uuid_v4"
+    assert verdict.entropy_bits == 122.0
+
+
+def test_uuid_v1_names_version_and_guessable_timestamp() -> None:
+    verdict = judge([str(uuid.uuid1(node=0x0242AC110002)) for _ in range(3)])
+    assert verdict.enumerable
+    assert verdict.kind == "uuid_v1"
+    assert "version-1" in verdict.message
+    assert "timestamp part is guessable" in verdict.message
+    assert "0242ac110002" in verdict.message
+
+
+def test_uuid_v6_is_time_based() -> None:
+    ticks = NOW_MS * 10_000 + 0x01B21DD213814000
+    verdict = judge([uuid6(ticks), uuid6(ticks + 5_000_000)])
+    assert verdict.enumerable
+    assert verdict.kind == "uuid_v6"
+
+
+def test_uuid_v7_is_time_based_and_reports_its_random_bits() -> None:
+    verdict = judge([uuid7(NOW_MS), uuid7(NOW_MS + 20), uuid7(NOW_MS + 900)])
+    assert verdict.enumerable
+    assert verdict.kind == "uuid_v7"
+    assert "version-7" in verdict.message
+    assert verdict.entropy_bits == 74.0
+
+
+def test_undashed_time_based_uuids_are_recognised() -> None:
+    verdict = judge([uuid7(NOW_MS).replace("-", ""), uuid7(NOW_MS + 3).replace("-", "")])
+    assert verdict.kind == "uuid_v7"
+    assert judge([uuid.uuid1().hex, uuid.uuid1().hex]).kind == "uuid_v1"
+
+
+def test_undashed_values_with_implausible_uuid_times_are_not_uuids() -> None:
+    # version digit 7 and variant 8 by chance, but the decoded times lie centuries apart
+    values = ["00000000000070008000000000000001", "ffff00000000700080000000000000ff"]
+    assert judge(values).kind == "random_string"
+
+
+def test_undashed_random_uuids_are_judged_as_hex() -> None:
+    verdict = judge([uuid.uuid4().hex for _ in range(4)])
+    assert not verdict.enumerable
+    assert verdict.kind == "random_string"
+
+
+def test_name_based_uuids_are_computable() -> None:
+    verdict = judge([str(uuid.uuid5(uuid.NAMESPACE_DNS, name)) for name in ("alice", "bob")])
+    assert verdict.enumerable
+    assert verdict.kind == "uuid_v5"
+
+
+def test_uuid_formatted_counter_is_low_entropy() -> None:
+    values = [f"00000000-0000-4000-8000-{number:012x}" for number in range(1, 6)]
+    verdict = judge(values)
+    assert verdict.enumerable
+    assert verdict.kind == "low_entropy_uuid_v4"
+    assert "only 1 of 32 positions vary" in verdict.message
+
+
+# --- time-prefixed strings ----------------------------------------------------------------------------------------
+
+
+def test_ulids_have_a_timestamp_prefix() -> None:
+    verdict = judge([ulid(NOW_MS), ulid(NOW_MS + 15)])
+    assert verdict.enumerable
+    assert verdict.kind == "ulid"
+    assert "2024-05-01T12:30:45Z" in verdict.message
+
+
+def test_lower_case_ulids_are_recognised() -> None:
+    assert judge([ulid(NOW_MS).lower(), ulid(NOW_MS + 1).lower()]).kind == "ulid"
+
+
+def test_ksuids_have_a_timestamp_prefix() -> None:
+    verdict = judge([ksuid(NOW_MS // 1000), ksuid(NOW_MS // 1000 + 2)])
+    assert verdict.enumerable
+    assert verdict.kind == "ksuid"
+
+
+def test_objectids_are_predictable() -> None:
+    seconds = NOW_MS // 1000
+    verdict = judge([objectid(seconds, 10), objectid(seconds, 11), objectid(seconds + 1, 12)])
+    assert verdict.enumerable
+    assert verdict.kind == "objectid"
+    assert "count up" in verdict.message
+    assert "same for every id" in verdict.message
+
+
+def test_time_prefixed_hex_that_is_not_an_objectid() -> None:
+    seconds = NOW_MS // 1000
+    verdict = judge([f"{seconds:08x}{secrets.token_hex(10)}", f"{seconds + 1:08x}{secrets.token_hex(10)}"])
+    assert verdict.kind == "time_prefixed_hex"
+    assert verdict.entropy_bits == 80.0
+
+
+def test_prefixes_that_decode_to_far_apart_times_are_not_timestamps() -> None:
+    verdict = judge(["5a000000" + secrets.token_hex(12), "66000000" + secrets.token_hex(12)])
+    assert verdict.kind == "random_string"
+
+
+def test_timestamp_prefixes_going_backwards_are_not_creation_times() -> None:
+    seconds = NOW_MS // 1000
+    verdict = judge([f"{seconds + 600:08x}{secrets.token_hex(12)}", f"{seconds:08x}{secrets.token_hex(12)}"])
+    assert verdict.kind != "time_prefixed_hex"
+
+
+# --- prefix + counter, e-mail, strings ----------------------------------------------------------------------------
+
+
+def test_prefix_and_counter() -> None:
+    verdict = judge(["ENT-000123", "ENT-000124", "ENT-000125"])
+    assert verdict.enumerable
+    assert verdict.kind == "prefixed_counter"
+    assert "'ENT-'" in verdict.message
+    assert "ENT-000123, ENT-000124, ENT-000125" in verdict.message
+
+
+def test_prefix_with_random_number_is_judged_as_a_string() -> None:
+    rng = random.Random(11)
+    verdict = judge([f"usr_{rng.getrandbits(200)}" for _ in range(3)])
+    assert not verdict.enumerable
+    assert verdict.kind == "random_string"
+
+
+def test_email_addresses_are_guessable() -> None:
+    verdict = judge(["alice@example.org", "bob@example.org"])
+    assert verdict.enumerable
+    assert verdict.kind == "email_address"
+
+
+def test_random_base62_of_22_characters_is_fine() -> None:
+    rng = random.Random(2)
+    verdict = judge([base62(22, rng) for _ in range(3)])
+    assert not verdict.enumerable
+    assert verdict.kind == "random_string"
+    assert verdict.entropy_bits is not None
+    assert verdict.entropy_bits > 120
+
+
+def test_short_random_hex_is_low_entropy_with_the_estimate_in_the_message() -> None:
+    rng = random.Random(5)
+    verdict = judge([fixed_hex(rng, 6) for _ in range(3)])
+    assert verdict.enumerable
+    assert verdict.kind == "low_entropy_string"
+    assert "about 48 bits" in verdict.message
+    assert "hex strings of 12 characters" in verdict.message
+
+
+def test_short_usernames_are_low_entropy() -> None:
+    verdict = judge(["alice", "bob", "carol"])
+    assert verdict.enumerable
+    assert "lower-case alphanumeric" in verdict.message
+
+
+def test_shared_label_prefix_is_not_counted_as_entropy() -> None:
+    rng = random.Random(9)
+    verdict = judge([f"entry_{fixed_hex(rng, 7)}" for _ in range(3)])
+    assert verdict.kind == "low_entropy_string"
+    assert verdict.entropy_bits == 56.0
+
+
+def test_future_timestamp_prefixes_are_not_creation_times() -> None:
+    # 0xAAAAAAAA seconds is in 2060: a constant hex prefix, not a clock
+    rng = random.Random(1)
+    assert judge([f"AAAAAAAA{fixed_hex(rng, 12)}", f"AAAAAAAA{fixed_hex(rng, 12)}"]).kind == "random_string"
+
+
+def test_constant_positions_lower_the_estimate_when_samples_suffice() -> None:
+    values = [f"{'k' * 30}{suffix}" for suffix in ("Qz", "b7", "Xa", "m2")]
+    verdict = judge(values)
+    assert verdict.enumerable
+    assert "only 2 of 32 positions vary" in verdict.message
+
+
+def test_base64url_alphabet_is_recognised() -> None:
+    verdict = judge([secrets.token_urlsafe(16) for _ in range(3)])
+    assert "base64url" in verdict.message or "base62" in verdict.message
+    assert not verdict.enumerable
+
+
+def test_min_entropy_is_configurable() -> None:
+    values = [secrets.token_hex(12) for _ in range(3)]
+    assert not analyse_ids(observed(values), min_entropy_bits=64).enumerable
+    assert analyse_ids(observed(values), min_entropy_bits=128).enumerable
+
+
+def test_whitespace_around_ids_is_ignored() -> None:
+    assert judge([" 1", "2 "]).kind == "sequential_integer"
+
+
+def test_timing_of_real_uuid1_generation_is_plausible() -> None:
+    # uuid1 from this very machine: the creation time decoded must be now
+    value = uuid.uuid1()
+    assert abs((value.time - 0x01B21DD213814000) / 1e7 - time.time()) < 60
+    assert judge([str(value), str(uuid.uuid1())]).kind == "uuid_v1"
+
+
+# --- is_integer_typed ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "integer"},
+        {"type": "integer", "format": "int64", "minimum": 1},
+        {"type": ["integer", "null"]},
+        {"type": "string", "format": "int64"},
+        {"type": "number", "format": "int32"},
+        {"name": "entry_id", "in": "path", "schema": {"type": "integer"}},
+        {"oneOf": [{"type": "integer"}, {"type": "null"}]},
+        {"allOf": [{"type": "integer"}, {"minimum": 1, "type": "integer"}]},
+    ],
+)
+def test_integer_typed_schemas(schema: dict[str, object]) -> None:
+    assert is_integer_typed(schema)
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {},
+        {"type": "string"},
+        {"type": "string", "format": "uuid"},
+        {"type": "number"},
+        {"type": ["integer", "string"]},
+        {"$ref": "#/components/schemas/Id"},
+        {"name": "id", "in": "path", "schema": {"type": "string"}},
+        {"oneOf": [{"type": "integer"}, {"type": "string"}]},
+        {"anyOf": [{"type": "null"}]},
+        {"type": "null"},
+    ],
+)
+def test_not_integer_typed_schemas(schema: dict[str, object]) -> None:
+    assert not is_integer_typed(schema)
+
+
+def test_random_ids_are_judged_the_same_way_on_every_run() -> None:
+    # guards against flaky verdicts: many independent draws of good ids must never be called enumerable
+    for _ in range(200):
+        assert not judge([str(uuid.uuid4()), str(uuid.uuid4())]).enumerable
+        assert not judge([os.urandom(16).hex(), os.urandom(16).hex()]).enumerable
+        assert not judge([base62(22), base62(22)]).enumerable
