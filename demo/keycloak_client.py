@@ -72,6 +72,8 @@ class KeycloakClient:
 
     def _find_user(self, **query: str) -> dict[str, Any] | None:
         response = self._admin("GET", "/users", params={**query, "exact": "true", "briefRepresentation": "true"})
+        if response.status_code == httpx.codes.BAD_REQUEST:  # Keycloak refuses e.g. control characters
+            return None
         _raise_for_status(response)
         users = response.json()
         return users[0] if users else None

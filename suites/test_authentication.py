@@ -10,6 +10,8 @@ from fixtures import tokens
 from fixtures.checks import CheckError, Failure, Severity, check, needs_authentication
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import httpx
 
     from fixtures.catalogue import Operation
@@ -18,16 +20,31 @@ if TYPE_CHECKING:
 TOKEN_VARIANTS = {
     # variant: (title, severity, what the token is)
     "garbage": ("Operation accepts a malformed token", Severity.CRITICAL, "a random string that is not a JWT"),
-    "alg_none": ("Operation accepts an unsigned token (alg: none)", Severity.CRITICAL,
-                 "the owner's claims with header alg: none and no signature"),
-    "tampered_claims": ("Operation accepts a token whose claims were changed", Severity.CRITICAL,
-                        "the owner's token with altered claims and the original signature"),
-    "hs256_resigned": ("Operation accepts a token re-signed with HS256", Severity.CRITICAL,
-                       "the owner's claims signed with HS256 and a key of the attacker's choosing"),
-    "expired": ("Operation accepts an expired token", Severity.HIGH,
-                "a genuine token of the owner whose exp has passed"),
-    "wrong_audience": ("Operation accepts a token issued for another audience", Severity.HIGH,
-                       "a genuine token of the owner issued to a client without the backend's audience"),
+    "alg_none": (
+        "Operation accepts an unsigned token (alg: none)",
+        Severity.CRITICAL,
+        "the owner's claims with header alg: none and no signature",
+    ),
+    "tampered_claims": (
+        "Operation accepts a token whose claims were changed",
+        Severity.CRITICAL,
+        "the owner's token with altered claims and the original signature",
+    ),
+    "hs256_resigned": (
+        "Operation accepts a token re-signed with HS256",
+        Severity.CRITICAL,
+        "the owner's claims signed with HS256 and a key of the attacker's choosing",
+    ),
+    "expired": (
+        "Operation accepts an expired token",
+        Severity.HIGH,
+        "a genuine token of the owner whose exp has passed",
+    ),
+    "wrong_audience": (
+        "Operation accepts a token issued for another audience",
+        Severity.HIGH,
+        "a genuine token of the owner issued to a client without the backend's audience",
+    ),
 }
 
 
@@ -42,8 +59,15 @@ def test_unauthenticated_access(operation: Operation, ctx: CheckContext) -> None
     request, baseline = ctx.baseline(operation, owner)
     attack = request if operation.read_only else ctx.request_for(operation, owner)
     response = ctx.send(attack, bearer=None, op=operation, creator=owner)
-    _judge(response, operation, baseline, attack.path, "without any credentials",
-           "Operation answers without credentials", Severity.HIGH)
+    _judge(
+        response,
+        operation,
+        baseline,
+        attack.path,
+        "without any credentials",
+        "Operation answers without credentials",
+        Severity.HIGH,
+    )
 
 
 @check(
@@ -64,8 +88,15 @@ def test_invalid_token(operation: Operation, variant: str, ctx: CheckContext) ->
     _judge(response, operation, baseline, attack.path, f"with {description}", title, severity)
 
 
-def _judge(response: httpx.Response, op: Operation, baseline: httpx.Response, concrete_path: str, how: str,
-           title: str, severity: Severity) -> None:
+def _judge(
+    response: httpx.Response,
+    op: Operation,
+    baseline: httpx.Response,
+    concrete_path: str,
+    how: str,
+    title: str,
+    severity: Severity,
+) -> None:
     if response.status_code >= 500:
         raise CheckError(f"`{op.method} {concrete_path}` {how} answered {response.status_code}: no verdict possible")
     if response.is_success:
@@ -87,12 +118,17 @@ def _forge(variant: str, ctx: CheckContext) -> str:
         if not ctx.harness.identity.audience:
             import pytest
 
-            pytest.skip("the profile names no audience (identity.audience), so a token for another audience "
-                        "cannot be told apart from a valid one")
+            pytest.skip(
+                "the profile names no audience (identity.audience), so a token for another audience "
+                "cannot be told apart from a valid one"
+            )
         return ctx.token(owner, client=ctx.harness.identity.clients.other_audience)
     valid = ctx.token(owner)
-    forgers = {"alg_none": tokens.alg_none, "tampered_claims": tokens.tampered_claims,
-               "hs256_resigned": tokens.resigned_hs256}
+    forgers: dict[str, Callable[[str], str]] = {
+        "alg_none": tokens.alg_none,
+        "tampered_claims": tokens.tampered_claims,
+        "hs256_resigned": tokens.resigned_hs256,
+    }
     return forgers[variant](valid)
 
 
