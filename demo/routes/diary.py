@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,7 +14,7 @@ from demo.deps import DbSession, is_uuid, not_found
 from demo.flaws import Flaws
 from demo.schemas import DiaryEntryIn, DiaryEntryOut
 
-NOT_FOUND = {404: {"description": "Not found"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found"}}
 
 
 def find_entry(session: Session, entry_id: str, *, owner: str | None) -> db.DiaryEntry | None:

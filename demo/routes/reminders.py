@@ -5,7 +5,7 @@ depends on a flaw switch and is chosen inside ``build_router``, so FastAPI must 
 """
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel
@@ -18,7 +18,7 @@ from demo.deps import DbSession, is_uuid, not_found
 from demo.flaws import Flaws
 from demo.schemas import ReminderIn
 
-NOT_FOUND = {404: {"description": "Not found"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found"}}
 MAX_BIGINT = 2**63 - 1
 
 
@@ -30,7 +30,7 @@ def build_router(flaws: Flaws) -> APIRouter:
     if flaws.enabled("reminder_sequential_ids"):
         # FLAW reminder_sequential_ids: the API exposes the table's auto-increment key as the reminder id.
         sequential_ids = True
-        ReminderId = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
+        ReminderId: Any = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
         id_type: type = int
     else:
         sequential_ids = False
@@ -60,7 +60,7 @@ def build_router(flaws: Flaws) -> APIRouter:
 
     def find_reminder(session: Session, reminder_id: int | str, *, owner: str | None) -> db.Reminder | None:
         """The reminder with this id; with ``owner``, only if that user owns it."""
-        if not sequential_ids and not is_uuid(reminder_id):
+        if isinstance(reminder_id, str) and not is_uuid(reminder_id):
             return None
         column = db.Reminder.id if sequential_ids else db.Reminder.public_id
         query = select(db.Reminder).where(column == reminder_id)

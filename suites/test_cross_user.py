@@ -1,0 +1,556 @@
+"""Cross-user access: can one test user read, change or delete another's objects, find them in listings, tell them
+apart from ids that do not exist, or guess their ids?
+
+Ownership, not similarity: every object attacked here was created by the harness, with its owner's canary in its
+free-text fields (fixtures/seeder.py). An attack counts only where the owner's own request succeeded. Writes and
+deletes attack fresh objects only; those are deleted again as soon as the check is done, so that a canary the
+attacker planted in them does not turn up in later responses.
+
+Attacker/victim pairs are variants named `attacker->victim` over the first three test users (the default); with
+fewer users the pairs that need a missing user are skipped and say so.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import uuid
+import zlib
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from fixtures import compare
+from fixtures.checks import CheckError, Failure, Severity, check, needs_authentication
+from fixtures.http import Request
+from fixtures.idanalysis import ObservedId, analyse_ids, is_integer_typed
+from fixtures.seeder import SeedError, fill_path, resource_prefixes, user_identifier
+
+if TYPE_CHECKING:
+    import httpx
+
+    from fixtures.catalogue import Operation
+    from fixtures.context import CheckContext
+    from fixtures.identity import TestUser
+    from fixtures.seeder import LedgerEntry
+
+PAIR_USERS = ("user1", "user2", "user3")
+MALFORMED_ID = "not-an-id'"
+GONE = (404, 410)
+VALIDATION_STATUSES = (400, 422)
+COUNTER_KINDS = frozenset({"sequential_integer", "small_range_integer", "prefixed_counter"})
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_INTEGER = re.compile(r"^-?\d+$")
+
+
+# -- pure helpers (unit-tested in tests/unit/test_cross_user_logic.py) ------------------------------------------
+def ordered_pairs(keys: Sequence[str]) -> tuple[str, ...]:
+    """`attacker->victim` for every ordered pair of users, grouped by victim: user2->user1, user3->user1, ..."""
+    return tuple(f"{attacker}->{victim}" for victim in keys for attacker in keys if attacker != victim)
+
+
+def parse_pair(variant: str) -> tuple[str, str]:
+    attacker, _, victim = variant.partition("->")
+    return attacker, victim
+
+
+PAIRS = ordered_pairs(PAIR_USERS)
+
+
+def excerpt(text: str, needle: str, *, width: int = 40) -> str:
+    """Where `needle` occurs in `text`, with `width` characters either side, on one line."""
+    at = text.find(needle)
+    if at < 0:
+        return ""
+    start, end = max(at - width, 0), min(at + len(needle) + width, len(text))
+    snippet = text[start:end].replace("\r", " ").replace("\n", " ")
+    return f"{'…' if start else ''}{snippet}{'…' if end < len(text) else ''}"
+
+
+def foreign_canaries(text: str, canaries: Mapping[str, str], reader: str) -> dict[str, str]:
+    """The users (key -> canary) other than `reader` whose canary occurs in `text`."""
+    return {owner: canary for owner, canary in canaries.items() if owner != reader and canary in text}
+
+
+def unused_id_like(value: str, known: Collection[str], *, rng: random.Random) -> str:
+    """An id of the same shape as `value` that is none of the `known` ids: a fresh UUIDv4 for a UUID, a much
+    larger number for an integer, otherwise each letter or digit replaced by one of the same kind."""
+    for _attempt in range(50):
+        candidate = _same_shape(value, known, rng)
+        if candidate != value and candidate not in known:
+            return candidate
+    raise ValueError(f"cannot make an unused id of the shape of {value!r}")
+
+
+def _same_shape(value: str, known: Collection[str], rng: random.Random) -> str:
+    if _UUID.match(value):
+        fresh = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        return fresh.upper() if value.isupper() else fresh
+    if _INTEGER.match(value):
+        numbers = [int(item) for item in (*known, value) if _INTEGER.match(item)]
+        candidate = str(max(numbers) + 1_000_000 + rng.randrange(1_000_000))
+        return candidate.zfill(len(value)) if value.startswith("0") and len(value) > 1 else candidate
+    hex_only = all(character in "0123456789abcdef" for character in value.lower() if character.isalnum())
+    lower = "0123456789abcdef"[10:] if hex_only else "abcdefghijklmnopqrstuvwxyz"
+    characters = []
+    for character in value:
+        if character.isdigit():
+            characters.append(rng.choice("0123456789"))
+        elif character.islower():
+            characters.append(rng.choice(lower))
+        elif character.isupper():
+            characters.append(rng.choice(lower.upper()))
+        else:
+            characters.append(character)
+    return "".join(characters)
+
+
+def declared_violation(value: str, schema: Mapping[str, Any]) -> str | None:
+    """How `value` breaks what the spec declares for a parameter (type, format, pattern, length, enum), if it does.
+
+    A validation error to such a value is the spec's own, public rule: it tells nothing about other users' objects.
+    """
+    if is_integer_typed(schema) and not _INTEGER.match(value):
+        return "the spec types the parameter as integer"
+    if schema.get("format") == "uuid" and not _UUID.match(value):
+        return "the spec declares format uuid"
+    pattern = schema.get("pattern")
+    if isinstance(pattern, str):
+        try:
+            if re.search(pattern, value) is None:
+                return f"the spec's pattern {pattern!r} does not match it"
+        except re.error:
+            pass
+    if isinstance(schema.get("maxLength"), int) and len(value) > schema["maxLength"]:
+        return f"the spec allows at most {schema['maxLength']} characters"
+    if isinstance(schema.get("minLength"), int) and len(value) < schema["minLength"]:
+        return f"the spec needs at least {schema['minLength']} characters"
+    if isinstance(schema.get("enum"), list) and value not in [str(item) for item in schema["enum"]]:
+        return "the spec lists the allowed values (enum)"
+    return None
+
+
+def merge_masks(first: compare.DynamicMask, second: compare.DynamicMask) -> compare.DynamicMask:
+    """What is dynamic in either of two requests' samples, to compare their answers with each other."""
+    return compare.DynamicMask(
+        json_paths=first.json_paths | second.json_paths,
+        optional_json_paths=first.optional_json_paths | second.optional_json_paths,
+        text_template=first.text_template if first.text_template is not None else second.text_template,
+        optional_headers=first.optional_headers | second.optional_headers,
+        optional_cookies=first.optional_cookies | second.optional_cookies,
+        dynamic_header_values=first.dynamic_header_values | second.dynamic_header_values,
+        statuses=first.statuses | second.statuses,
+    )
+
+
+def path_values(template: str, path: str) -> list[str]:
+    """The values a concrete path puts where its template has parameters: ('/a/{x}/b', '/a/7/b') -> ['7']."""
+    pairs = zip(template.strip("/").split("/"), path.strip("/").split("/"), strict=False)
+    return [concrete for pattern, concrete in pairs if pattern.startswith("{") and pattern.endswith("}")]
+
+
+def id_param_of(resource: str) -> str:
+    """The parameter an item path ends in: /v1/notes/{note_id} -> note_id."""
+    return resource.rpartition("/")[2].strip("{}")
+
+
+# -- scopes ------------------------------------------------------------------------------------------------------
+def reads_objects(op: Operation) -> bool:
+    """Read-only operations that name an object or a user in the path."""
+    return op.read_only and bool(op.object_params or op.user_params)
+
+
+def writes_objects(op: Operation) -> bool:
+    """PUT, PATCH and POST (and other changing methods but DELETE) that name an object or a user in the path."""
+    return not op.read_only and op.method != "DELETE" and bool(op.object_params or op.user_params)
+
+
+def deletes_objects(op: Operation) -> bool:
+    return op.method == "DELETE" and bool(op.object_params or op.user_params)
+
+
+def reads_items(op: Operation) -> bool:
+    return op.method in ("GET", "HEAD") and op.is_item
+
+
+def names_ids(op: Operation) -> bool:
+    """One GET per item path, and the GETs of user-scoped paths (the user ids the API exposes)."""
+    return op.method == "GET" and (op.is_item or (op.is_user_scoped and not op.object_params))
+
+
+def deletes_objects_not_accounts(op: Operation) -> str | None:
+    reason = needs_authentication(op)
+    if reason is None and not op.object_params:
+        return (
+            f"`{op.label}` deletes a user ({', '.join(f'`{{{name}}}`' for name in op.user_params)}), not an object: "
+            "deleting another test user's account would break the run's other checks, so it is not attempted"
+        )
+    return reason
+
+
+# -- checks ------------------------------------------------------------------------------------------------------
+# Listings run first in a sequential run: they must see only what the owners themselves put into their objects.
+@check(
+    "cross_user_listing",
+    title="Response to user B contains user A's data",
+    severity=Severity.HIGH,
+    in_scope=lambda op: op.read_only,
+)
+def test_cross_user_listing(operation: Operation, ctx: CheckContext) -> None:
+    canaries = {user.key: user.canary for user in ctx.users}
+    leaks, statuses, answered = [], [], False
+    for user in ctx.users:
+        request = ctx.request_for(operation, user)
+        response = ctx.send(request, bearer=ctx.token(user))
+        _no_server_error(response, operation, request.path, f"as {user.key}")
+        statuses.append(f"{user.key}: {response.status_code}")
+        answered = answered or response.is_success
+        text = _full_text(response)
+        for owner, canary in foreign_canaries(text, canaries, user.key).items():
+            leaks.append(
+                f"the response to {user.key} (`{request.method} {request.path}`, {response.status_code}) contains "
+                f"{owner}'s canary: `{excerpt(text, canary)}`"
+            )
+    if leaks:
+        raise Failure("Response to user B contains user A's data", f"`{operation.label}`: " + "; ".join(leaks),
+                      severity=Severity.HIGH)
+    if not answered:
+        pytest.skip(
+            f"baseline failed: no user's own valid request to `{operation.label}` succeeded ({', '.join(statuses)}); "
+            "a response that carries no data cannot show a leak"
+        )
+
+
+@check(
+    "cross_user_read",
+    title="User B can read user A's object",
+    severity=Severity.HIGH,
+    in_scope=reads_objects,
+    precondition=needs_authentication,
+    variants=PAIRS,
+)
+def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) -> None:
+    attacker, victim = _pair(ctx, variant)
+    request, baseline = ctx.baseline(operation, victim)
+    response = ctx.send(request, bearer=ctx.token(attacker))
+    _no_server_error(response, operation, request.path, f"as {attacker.key}")
+    if not response.is_success:
+        return
+    proof = _read_proof(ctx, operation, request, baseline, response, attacker, victim)
+    if proof:
+        raise Failure(
+            "User B can read user A's object",
+            f"`{operation.label}`: {attacker.key} requested {victim.key}'s `{request.path}` with its own token and got "
+            f"`{response.status_code} {response.reason_phrase}` {proof}",
+            severity=Severity.HIGH,
+        )
+
+
+@check(
+    "cross_user_write",
+    title="User B can change user A's object",
+    severity=Severity.HIGH,
+    in_scope=writes_objects,
+    precondition=needs_authentication,
+    variants=PAIRS,
+)
+def test_cross_user_write(operation: Operation, variant: str, ctx: CheckContext) -> None:
+    attacker, victim = _pair(ctx, variant)
+    reader = _state_reader(ctx, operation, "change")
+    mark = ctx.created_mark()
+    baseline: Request | None = None
+    try:
+        baseline, _ = ctx.baseline(operation, victim)
+        path = baseline.path
+        before = [_owner_read(ctx, reader, victim, path) for _ in range(2)]
+        _require_readable(before, reader, victim, path, "after their own write")
+        attacks = _attack_write(ctx, operation, attacker, path)
+        after = _owner_read(ctx, reader, victim, path)
+        _judge_write(operation, attacker, victim, path, before, attacks, after)
+    finally:
+        if baseline is not None and not operation.object_params:
+            ctx.send_quietly(baseline, victim)  # a user-scoped resource: put the owner's own state back
+        ctx.discard_since(mark)
+
+
+@check(
+    "cross_user_delete",
+    title="User B can delete user A's object",
+    severity=Severity.HIGH,
+    in_scope=deletes_objects,
+    precondition=deletes_objects_not_accounts,
+    variants=PAIRS,
+)
+def test_cross_user_delete(operation: Operation, variant: str, ctx: CheckContext) -> None:
+    attacker, victim = _pair(ctx, variant)
+    reader = _state_reader(ctx, operation, "delete")
+    mark = ctx.created_mark()
+    try:
+        ctx.baseline(operation, victim)  # the owner can delete an object of their own
+        entry = ctx.object_for(operation, victim, fresh=True)
+        path = ctx.path_for(operation, victim, entry)
+        before = _owner_read(ctx, reader, victim, path)
+        _require_readable([before], reader, victim, path, "before the attack")
+        response = ctx.send(ctx.request_at(operation, attacker, path), bearer=ctx.token(attacker))
+        after = _owner_read(ctx, reader, victim, path)
+        who = f"{attacker.key} sent `DELETE {path}` ({victim.key}'s object) and got `{response.status_code}`"
+        if after.status_code in GONE:
+            raise Failure(
+                "User B can delete user A's object",
+                f"`{operation.label}`: {who}; {victim.key}'s re-read `{reader.method} {path}` then answered "
+                f"{after.status_code} (before: {before.status_code}): the object is gone",
+                severity=Severity.HIGH,
+            )
+        if not after.is_success:
+            raise CheckError(f"{victim.key}'s re-read of `{path}` answered {after.status_code} after {who}: "
+                             "cannot tell whether the object still exists")
+        _no_server_error(response, operation, path, f"as {attacker.key}")
+        if response.is_success:
+            raise Failure(
+                "API claims success for deleting another user's object",
+                f"`{operation.label}`: {who}, a success, but {victim.key}'s re-read still finds the object "
+                f"({after.status_code})",
+                severity=Severity.MEDIUM,
+            )
+    finally:
+        ctx.discard_since(mark)
+
+
+@check(
+    "existence_oracle",
+    title="Responses reveal whether another user's object exists",
+    severity=Severity.MEDIUM,
+    in_scope=reads_items,
+    precondition=needs_authentication,
+)
+def test_existence_oracle(operation: Operation, ctx: CheckContext) -> None:
+    victim, attacker = ctx.users[0], ctx.users[1]
+    ctx.baseline(operation, victim)
+    resource = resource_prefixes(operation)[-1]
+    id_param = id_param_of(resource)
+    entry = ctx.object_for(operation, victim, fresh=False)
+    if entry is None:
+        pytest.skip(f"`{operation.label}` names no object of {victim.key}")
+    foreign = entry.params[id_param]
+    params = {**_user_params(operation, victim), **entry.params}
+    known = {e.object_id for e in (*ctx.harness.ledger.entries, *ctx.harness.created_here.entries)
+             if e.resource == resource}
+    rng = random.Random(zlib.crc32(f"{operation.label}|{foreign}".encode()))
+    cases = {"non-existent id": unused_id_like(foreign, known, rng=rng)}
+    deleted = _deleted_id(ctx, resource, victim)
+    if deleted is not None:
+        cases["deleted id"] = deleted
+    cases["malformed id"] = MALFORMED_ID if foreign != MALFORMED_ID else f"{MALFORMED_ID}!"
+
+    def ask(value: str) -> httpx.Response:
+        path = fill_path(operation.path, {**params, id_param: value})
+        response = ctx.send(ctx.request_at(operation, attacker, path), bearer=ctx.token(attacker))
+        _no_server_error(response, operation, path, f"as {attacker.key}")
+        return response
+
+    first = ask(foreign)
+    if first.is_success:
+        pytest.skip(f"{attacker.key} can read {victim.key}'s object (see cross_user_read); existence is not the "
+                    "question")
+    unknown_first = ask(cases["non-existent id"])
+    # samples of the same two requests show what changes by itself; the other cases are compared last
+    foreign_again, unknown_again = ask(foreign), ask(cases["non-existent id"])
+    answers = {"non-existent id": unknown_again}
+    answers.update({label: ask(value) for label, value in cases.items() if label != "non-existent id"})
+    mask = merge_masks(
+        compare.learn_dynamic([_shape(first), _shape(foreign_again)], mask_literals=[foreign]),
+        compare.learn_dynamic([_shape(unknown_first), _shape(unknown_again)], mask_literals=[cases["non-existent id"]]),
+    )
+    reference = mask.apply(_shape(foreign_again), mask_literals=[foreign])
+    parameter = operation.parameter(id_param)
+    findings = []
+    for label, answer in answers.items():
+        differences = compare.diff_responses(reference, mask.apply(_shape(answer), mask_literals=[cases[label]]))
+        if not differences:
+            continue
+        if label == "malformed id" and answer.status_code in VALIDATION_STATUSES and parameter is not None \
+                and declared_violation(cases[label], parameter.schema):
+            continue  # the spec's own validation rule, public knowledge: not an oracle
+        findings.append(f"foreign id → {foreign_again.status_code} vs {label} → {answer.status_code} "
+                        f"({'; '.join(differences)})")
+    if findings:
+        raise Failure(
+            "Responses reveal whether another user's object exists",
+            f"`{operation.label}` as {attacker.key}: {victim.key}'s id `{foreign}` can be told apart: "
+            + " | ".join(findings),
+            severity=Severity.MEDIUM,
+        )
+
+
+@check(
+    "enumerable_id",
+    title="Ids are guessable",
+    severity=Severity.MEDIUM,
+    in_scope=names_ids,
+)
+def test_enumerable_id(operation: Operation, ctx: CheckContext) -> None:
+    if operation.object_params:
+        resource = resource_prefixes(operation)[-1]
+        param = id_param_of(resource)
+        entries = [entry for entry in ctx.harness.ledger.entries if entry.resource == resource]
+        if not entries:
+            reason = ctx.harness.ledger.failures.get(resource) or ctx.harness.seeder.skip_reason(resource)
+            pytest.skip(reason or f"no object of `{resource}` was seeded, so no id of `{{{param}}}` was seen")
+        observed = [ObservedId(entry.object_id, entry.owner) for entry in entries]
+        what, title = f"`{{{param}}}` of `{resource}` (in creation order)", "Object ids are guessable"
+        shown: list[tuple[TestUser | None, LedgerEntry | None]] = [(ctx.user(e.owner), e) for e in entries[:3]]
+    else:
+        param = operation.user_params[-1]
+        observed = [ObservedId(user_identifier(param, user), user.key) for user in ctx.users]
+        what, title = f"user ids `{{{param}}}` of the test users", "User ids are guessable"
+        shown = [(user, None) for user in ctx.users[:3]]
+    parameter = operation.parameter(param)
+    typed = parameter is not None and is_integer_typed(parameter.schema)
+    typing = f"; the spec types `{{{param}}}` as integer" if typed else ""
+    verdict = analyse_ids(observed)
+    if verdict.kind == "insufficient":
+        pytest.skip(f"cannot judge {what}: {verdict.message}{typing}")
+    if not verdict.enumerable:
+        return
+    for user, entry in shown:  # evidence: each object (or user) read by its owner
+        if user is not None:
+            ctx.send(ctx.request_at(operation, user, ctx.path_for(operation, user, entry)), bearer=ctx.token(user))
+    severity = Severity.HIGH if verdict.kind in COUNTER_KINDS or typed else Severity.MEDIUM
+    raise Failure(title, f"{what}: {verdict.message}{typing}", severity=severity)
+
+
+# -- helpers that talk to the target -----------------------------------------------------------------------------
+def _pair(ctx: CheckContext, variant: str) -> tuple[TestUser, TestUser]:
+    attacker_key, victim_key = parse_pair(variant)
+    attacker, victim = ctx.user(attacker_key), ctx.user(victim_key)
+    if attacker is None or victim is None:
+        missing = attacker_key if attacker is None else victim_key
+        pytest.skip(f"the profile provisions {len(ctx.users)} test users, the pair {variant} needs {missing}: "
+                    f"set identity.users to {len(PAIR_USERS)} to attack every pair")
+    return attacker, victim
+
+
+def _user_params(op: Operation, user: TestUser) -> dict[str, str]:
+    return {name: user_identifier(name, user) for name in op.user_params}
+
+
+def _no_server_error(response: httpx.Response, op: Operation, path: str, how: str) -> None:
+    if response.status_code >= 500:
+        raise CheckError(f"`{op.method} {path}` {how} answered {response.status_code}: no verdict possible")
+
+
+def _full_text(response: httpx.Response) -> str:
+    headers = "\n".join(f"{name}: {value}" for name, value in response.headers.items())
+    return f"{headers}\n\n{response.text}"
+
+
+def _shape(response: httpx.Response) -> compare.ResponseShape:
+    return compare.ResponseShape(response.status_code, dict(response.headers), response.text)
+
+
+def _read_proof(ctx: CheckContext, op: Operation, request: Request, baseline: httpx.Response,
+                response: httpx.Response, attacker: TestUser, victim: TestUser) -> str | None:
+    """Why the attacker's 2xx shows the victim's object: a canary, an identifier or the owner's very answer."""
+    text = _full_text(response)
+    if victim.canary in text:
+        return f"containing {victim.key}'s canary: `{excerpt(text, victim.canary)}`"
+    asked = f"{request.path} {request.params}"
+    for label, value in (("e-mail address", victim.email), ("username", victim.username), ("user id", victim.sub)):
+        if value and value not in asked and value in text:
+            return f"containing {victim.key}'s {label}: `{excerpt(text, value)}`"
+    own_request = ctx.request_for(op, attacker)
+    own = ctx.send(own_request, bearer=ctx.token(attacker))
+    _no_server_error(own, op, own_request.path, f"as {attacker.key} (its own object)")
+    literals = path_values(op.path, request.path)
+    victims = compare.normalise(_shape(baseline), mask_literals=literals)
+    attacked = compare.normalise(_shape(response), mask_literals=literals)
+    owns = compare.normalise(_shape(own), mask_literals=path_values(op.path, own_request.path))
+    owner_specific = own.status_code != baseline.status_code or owns.body != victims.body
+    if attacked.body == victims.body and owner_specific:
+        return (f"with the same body as {victim.key}'s own answer ({baseline.status_code}, normalised), which differs "
+                f"from what {attacker.key} gets for its own `{own_request.path}` ({own.status_code})")
+    return None
+
+
+def _state_reader(ctx: CheckContext, op: Operation, what: str) -> Operation:
+    reader = ctx.harness.catalogue.find("GET", op.path)
+    if reader is None:
+        pytest.skip(
+            f"the spec has no `GET {op.path}`, so the owner cannot re-read the object after the attempted {what}: "
+            "without that state proof no verdict is possible"
+        )
+    return reader
+
+
+def _owner_read(ctx: CheckContext, reader: Operation, owner: TestUser, path: str) -> httpx.Response:
+    response = ctx.send(ctx.request_at(reader, owner, path), bearer=ctx.token(owner))
+    _no_server_error(response, reader, path, f"as its owner {owner.key}")
+    return response
+
+
+def _require_readable(reads: list[httpx.Response], reader: Operation, owner: TestUser, path: str, when: str) -> None:
+    failed = [read.status_code for read in reads if not read.is_success]
+    if failed:
+        pytest.skip(
+            f"baseline failed: {owner.key}'s own `{reader.method} {path}` {when} answered {failed[0]}; without the "
+            "owner's read there is no state proof"
+        )
+
+
+def _attack_write(ctx: CheckContext, op: Operation, attacker: TestUser, path: str) -> list[httpx.Response]:
+    """The attacker's valid request to the victim's path; a validation error to the full body: once more, leaner."""
+    responses = []
+    for required_only in (False, True):
+        attack = ctx.request_at(op, attacker, path, required_only=required_only)
+        response = ctx.send(attack, bearer=ctx.token(attacker), op=op, creator=attacker)
+        responses.append(response)
+        if op.body_schema is None or response.status_code not in VALIDATION_STATUSES:
+            break
+    return responses
+
+
+def _judge_write(op: Operation, attacker: TestUser, victim: TestUser, path: str, before: list[httpx.Response],
+                 attacks: list[httpx.Response], after: httpx.Response) -> None:
+    statuses = ", then ".join(f"`{response.status_code}`" for response in attacks)
+    who = f"{attacker.key} sent `{op.method} {path}` ({victim.key}'s object) with its own data and got {statuses}"
+    if after.status_code in GONE:
+        raise Failure("User B can change user A's object",
+                      f"`{op.label}`: {who}; {victim.key}'s re-read then answered {after.status_code}: the object is "
+                      "gone", severity=Severity.HIGH)
+    if not after.is_success:
+        raise CheckError(f"{victim.key}'s re-read of `{path}` answered {after.status_code} after {who}: cannot tell "
+                         "whether the object changed")
+    text = _full_text(after)
+    if attacker.canary in text:
+        raise Failure("User B can change user A's object",
+                      f"`{op.label}`: {who}; {victim.key}'s re-read now contains {attacker.key}'s canary: "
+                      f"`{excerpt(text, attacker.canary)}`", severity=Severity.HIGH)
+    mask = compare.learn_dynamic([_shape(read) for read in before])
+    differences = compare.diff_responses(mask.apply(_shape(before[-1])), mask.apply(_shape(after)))
+    if differences:
+        raise Failure("User B can change user A's object",
+                      f"`{op.label}`: {who}; {victim.key}'s re-read differs from before: {'; '.join(differences)}",
+                      severity=Severity.HIGH)
+    for response in attacks:
+        _no_server_error(response, op, path, f"as {attacker.key}")
+    if any(response.is_success for response in attacks):
+        raise Failure("API claims success for a change to another user's object",
+                      f"`{op.label}`: {who}, a success, but {victim.key}'s re-read shows the object unchanged",
+                      severity=Severity.MEDIUM)
+
+
+def _deleted_id(ctx: CheckContext, resource: str, owner: TestUser) -> str | None:
+    """The id of an object `owner` created and then deleted, or None when the API does not allow that."""
+    deleter = ctx.harness.catalogue.find("DELETE", resource)
+    if deleter is None:
+        return None
+    try:
+        entry = ctx.harness.seeder.create(resource, owner, ctx.harness.created_here)
+    except SeedError:
+        return None
+    response = ctx.send(ctx.request_at(deleter, owner, entry.path), bearer=ctx.token(owner))
+    if not response.is_success:
+        return None
+    entry.deleted = True
+    return entry.object_id
