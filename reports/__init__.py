@@ -10,6 +10,7 @@ from reports._baseline import BaselineEntry, BaselineError, apply_baseline, load
 from reports._findings import SCHEMA, FindingsError, fingerprint, load_findings, write_findings
 from reports._html import write_html
 from reports._junit import write_junit
+from reports._pdf import PdfError, pdf_page_count, write_pdf
 from reports._records import OUTCOMES
 from reports._requirements import (
     RequirementCatalogue,
@@ -17,6 +18,7 @@ from reports._requirements import (
     UnknownCheckError,
     load_requirement_catalogue,
 )
+from reports._sarif import write_sarif
 from reports.gate import SEVERITIES, Summary, exit_code_for, summarise
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "BaselineEntry",
     "BaselineError",
     "FindingsError",
+    "PdfError",
     "RequirementCatalogue",
     "RequirementCatalogueError",
     "Summary",
@@ -36,9 +39,12 @@ __all__ = [
     "load_baseline",
     "load_findings",
     "load_requirement_catalogue",
+    "pdf_page_count",
     "summarise",
     "write_baseline",
     "write_findings",
     "write_html",
     "write_junit",
+    "write_pdf",
+    "write_sarif",
 ]

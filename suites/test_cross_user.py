@@ -207,11 +207,12 @@ def test_cross_user_listing(operation: Operation, ctx: CheckContext) -> None:
         statuses.append(f"{user.key}: {response.status_code}")
         answered = answered or response.is_success
         text = _full_text(response)
-        for owner, canary in foreign_canaries(text, canaries, user.key).items():
-            leaks.append(
-                f"the response to {user.key} (`{request.method} {request.path}`, {response.status_code}) contains "
-                f"{owner}'s canary: `{excerpt(text, canary)}`"
-            )
+        found = foreign_canaries(text, canaries, user.key)
+        if found:
+            seen = ", ".join(f"{owner}'s canary in `{excerpt(text, canary, width=30)}`" for owner, canary in
+                             found.items())
+            leaks.append(f"the response to {user.key} (`{request.method} {request.path}`, {response.status_code}) "
+                         f"holds {seen}")
     if leaks:
         raise Failure("Response to user B contains user A's data", f"`{operation.label}`: " + "; ".join(leaks),
                       severity=Severity.HIGH)
@@ -233,11 +234,12 @@ def test_cross_user_listing(operation: Operation, ctx: CheckContext) -> None:
 def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) -> None:
     attacker, victim = _pair(ctx, variant)
     request, baseline = ctx.baseline(operation, victim)
-    response = ctx.send(request, bearer=ctx.token(attacker))
+    attack = ctx.request_at(operation, attacker, request.path)  # the attacker's own query values, not the victim's
+    response = ctx.send(attack, bearer=ctx.token(attacker))
     _no_server_error(response, operation, request.path, f"as {attacker.key}")
     if not response.is_success:
         return
-    proof = _read_proof(ctx, operation, request, baseline, response, attacker, victim)
+    proof = _read_proof(ctx, operation, attack, baseline, response, attacker, victim)
     if proof:
         raise Failure(
             "User B can read user A's object",

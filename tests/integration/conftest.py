@@ -10,12 +10,17 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from fixtures.launchers.base import Environment, free_port, wait_until_ready
+from fixtures.launchers.process import ManagedProcess, ProcessLauncher
+from fixtures.profile import load_profile
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -25,6 +30,11 @@ class Scan:
     exit_code: int
     out: Path
     console: str
+    secrets_log: Path | None = None
+
+    def secrets(self) -> list[dict[str, str]]:
+        assert self.secrets_log is not None
+        return [json.loads(line) for line in self.secrets_log.read_text().splitlines()]
 
     @property
     def findings(self) -> dict[str, Any]:
@@ -56,7 +66,12 @@ def ground_truth(*checks: str) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="session")
 def demo_scan(tmp_path_factory: pytest.TempPathFactory) -> Scan:
-    return run_cli("run", "--profile", "profiles/demo.yaml", out=tmp_path_factory.mktemp("demo"))
+    """The full demo scan, with the PDF, and every secret the run used logged (outside the output directory)."""
+    secrets_log = tmp_path_factory.mktemp("secrets") / "secrets.jsonl"
+    scan = run_cli("run", "--profile", "profiles/demo.yaml", "--pdf", out=tmp_path_factory.mktemp("demo"),
+                   env={"DIGASEC_SECRETS_LOG": str(secrets_log)})
+    scan.secrets_log = secrets_log
+    return scan
 
 
 @pytest.fixture(scope="session")
@@ -67,3 +82,63 @@ def secure_scan(tmp_path_factory: pytest.TempPathFactory) -> Scan:
 @pytest.fixture(scope="session")
 def parallel_scan(tmp_path_factory: pytest.TempPathFactory) -> Scan:
     return run_cli("run", "--profile", "profiles/demo.yaml", "-n", "2", out=tmp_path_factory.mktemp("parallel"))
+
+
+@dataclass
+class Staging:
+    """A running 'staging system': one Keycloak, the secure demo and the flawed demo, started outside digasec."""
+
+    env: Environment
+    flawed_base_url: str
+
+    @property
+    def secure_base_url(self) -> str:
+        return self.env.base_url
+
+    def credentials(self) -> dict[str, str]:
+        assert self.env.admin is not None
+        return {"TEST_KC_ADMIN": self.env.admin.username, "TEST_KC_ADMIN_PASSWORD": self.env.admin.password}
+
+    def profile(self, directory: Path, *, flawed: bool, users: int = 2, extra: str = "") -> Path:
+        path = directory / ("flawed.yaml" if flawed else "secure.yaml")
+        path.write_text(f"""
+name: external demo ({'flawed' if flawed else 'secure'})
+environment: ci
+launcher: external
+backend:
+  base_url: {self.flawed_base_url if flawed else self.secure_base_url}
+  ready_path: /health
+  openapi: /openapi.json
+keycloak:
+  url: {self.env.keycloak_url}
+  realm: diga
+  admin_username: ${{TEST_KC_ADMIN}}
+  admin_password: ${{TEST_KC_ADMIN_PASSWORD}}
+identity:
+  users: {users}
+  audience: diga-api
+{extra}""")
+        return path
+
+
+@pytest.fixture(scope="session")
+def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
+    work = tmp_path_factory.mktemp("staging")
+    launcher = ProcessLauncher(load_profile(PROJECT / "profiles" / "demo-secure.yaml"), work)
+    env = launcher.boot()
+    port = free_port()
+    flawed = ManagedProcess(
+        "flawed-backend",
+        [sys.executable, "-m", "demo", "--host", "127.0.0.1", "--port", str(port)],
+        env={**os.environ, "KEYCLOAK_URL": env.keycloak_url, "KEYCLOAK_REALM": "diga", "OIDC_AUDIENCE": "diga-api",
+             "DATABASE_URL": f"sqlite:///{work}/flawed.db", "DEMO_FLAWS": "all"},
+        cwd=PROJECT,
+        log=work / "flawed-backend.log",
+    )
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}/health", timeout_s=60, what="flawed demo", alive=flawed.alive,
+                         log_tail=flawed.log_tail)
+        yield Staging(env, f"http://127.0.0.1:{port}")
+    finally:
+        flawed.stop()
+        launcher.stop()

@@ -4,8 +4,6 @@ whose realm must hold no test user or harness client after the run."""
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,9 +11,7 @@ import pytest
 from fixtures.identity import new_run_tag
 from fixtures.launchers.base import Environment, free_port
 from fixtures.launchers.keycloak import cache_dir
-from fixtures.launchers.process import ProcessLauncher
-from fixtures.profile import load_profile
-from tests.integration.conftest import PROJECT, run_cli
+from tests.integration.conftest import PROJECT, Staging, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -30,24 +26,13 @@ def test_profile_with_a_wrong_field_exits_2_and_names_it(tmp_path: Path) -> None
     assert "did you mean 'realm'?" in scan.console
 
 
-def external_profile(tmp_path: Path, *, base_url: str, keycloak_url: str, users: int = 2) -> Path:
+def external_profile(tmp_path: Path, *, base_url: str, keycloak_url: str) -> Path:
     profile = tmp_path / "external.yaml"
     profile.write_text(f"""
-name: external demo
-environment: ci
+name: unreachable
 launcher: external
-backend:
-  base_url: {base_url}
-  ready_path: /health
-  openapi: /openapi.json
-keycloak:
-  url: {keycloak_url}
-  realm: diga
-  admin_username: ${{TEST_KC_ADMIN}}
-  admin_password: ${{TEST_KC_ADMIN_PASSWORD}}
-identity:
-  users: {users}
-  audience: diga-api
+backend: {{base_url: "{base_url}"}}
+keycloak: {{url: "{keycloak_url}", realm: diga, admin_username: a, admin_password: "${{TEST_KC_ADMIN_PASSWORD}}"}}
 """)
     return profile
 
@@ -55,19 +40,9 @@ identity:
 def test_unreachable_target_exits_3_and_says_what(tmp_path: Path) -> None:
     port = free_port()
     profile = external_profile(tmp_path, base_url=f"http://127.0.0.1:{port}", keycloak_url=f"http://127.0.0.1:{port}")
-    scan = run_cli("run", "--profile", str(profile), out=tmp_path / "out",
-                   env={"TEST_KC_ADMIN": "a", "TEST_KC_ADMIN_PASSWORD": "b"})
+    scan = run_cli("run", "--profile", str(profile), out=tmp_path / "out", env={"TEST_KC_ADMIN_PASSWORD": "b"})
     assert scan.exit_code == 3, scan.console
     assert f"the backend (backend.base_url) is unreachable at http://127.0.0.1:{port}/health" in scan.console
-
-
-@pytest.fixture(scope="module")
-def running_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environment]:
-    """Keycloak and the secure demo started once, outside digasec: the 'staging system' of these tests."""
-    launcher = ProcessLauncher(load_profile(PROJECT / "profiles" / "demo-secure.yaml"), tmp_path_factory.mktemp("kc"))
-    env = launcher.boot()
-    yield env
-    launcher.stop()
 
 
 def admin_of(env: Environment):
@@ -85,41 +60,42 @@ def harness_leftovers(env: Environment) -> list[str]:
     return users + clients
 
 
-def credentials(env: Environment) -> dict[str, str]:
-    assert env.admin is not None
-    return {"TEST_KC_ADMIN": env.admin.username, "TEST_KC_ADMIN_PASSWORD": env.admin.password}
-
-
-def test_external_run_leaves_no_user_or_client(running_demo: Environment, tmp_path: Path) -> None:
-    profile = external_profile(tmp_path, base_url=running_demo.base_url, keycloak_url=running_demo.keycloak_url)
-    scan = run_cli("run", "--profile", str(profile), out=tmp_path / "out", env=credentials(running_demo))
+def test_external_run_leaves_no_user_or_client(staging: Staging, tmp_path: Path) -> None:
+    scan = run_cli("run", "--profile", str(staging.profile(tmp_path, flawed=False)), out=tmp_path / "out",
+                   env=staging.credentials())
     assert scan.exit_code == 0, scan.console[-3000:]
-    assert harness_leftovers(running_demo) == []
-    assert json.loads((tmp_path / "out" / "findings.json").read_text())["run"]["users"] == 2
+    assert harness_leftovers(staging.env) == []
+    assert scan.findings["run"]["users"] == 2
 
 
-def test_leftovers_of_a_killed_run_are_removed(running_demo: Environment, tmp_path: Path) -> None:
+def test_flawed_external_run_exits_1_and_leaves_nothing(staging: Staging, tmp_path: Path) -> None:
+    scan = run_cli("run", "--profile", str(staging.profile(tmp_path, flawed=True)), out=tmp_path / "out",
+                   env=staging.credentials())
+    assert scan.exit_code == 1, scan.console[-3000:]
+    assert harness_leftovers(staging.env) == []
+    assert scan.findings["run"]["cleanup_problems"] == []
+
+
+def test_leftovers_of_a_killed_run_are_removed(staging: Staging, tmp_path: Path) -> None:
     tag = new_run_tag()
-    admin = admin_of(running_demo)
+    admin = admin_of(staging.env)
     admin.create_user({"username": f"{tag}-user1", "enabled": True})
     admin.create_client({"clientId": tag, "publicClient": True})
     state = cache_dir() / "runs" / f"{tag}.json"
     state.parent.mkdir(parents=True, exist_ok=True)
     dead_pid = 2**22 + 12345  # above the default pid_max: no such process
-    state.write_text(json.dumps({"pid": dead_pid, "keycloak_url": running_demo.keycloak_url, "realm": "diga"}))
-    assert len(harness_leftovers(running_demo)) == 2
-    profile = external_profile(tmp_path, base_url=running_demo.base_url, keycloak_url=running_demo.keycloak_url)
-    scan = run_cli("run", "--profile", str(profile), out=tmp_path / "out", env=credentials(running_demo))
+    state.write_text(json.dumps({"pid": dead_pid, "keycloak_url": staging.env.keycloak_url, "realm": "diga"}))
+    assert len(harness_leftovers(staging.env)) == 2
+    scan = run_cli("run", "--profile", str(staging.profile(tmp_path, flawed=False)), out=tmp_path / "out",
+                   env=staging.credentials())
     assert scan.exit_code == 0, scan.console[-3000:]
-    assert harness_leftovers(running_demo) == []
+    assert harness_leftovers(staging.env) == []
     assert not state.exists()
 
 
-def test_wrong_admin_credentials_exit_3(running_demo: Environment, tmp_path: Path) -> None:
-    profile = external_profile(tmp_path, base_url=running_demo.base_url, keycloak_url=running_demo.keycloak_url)
-    scan = run_cli("run", "--profile", str(profile), out=tmp_path / "out",
+def test_wrong_admin_credentials_exit_3(staging: Staging, tmp_path: Path) -> None:
+    scan = run_cli("run", "--profile", str(staging.profile(tmp_path, flawed=False)), out=tmp_path / "out",
                    env={"TEST_KC_ADMIN": "nobody", "TEST_KC_ADMIN_PASSWORD": "wrong-password-123"})
     assert scan.exit_code == 3, scan.console[-2000:]
     assert "admin_username / admin_password" in scan.console
     assert "wrong-password-123" not in scan.console
-    assert os.environ.get("TEST_KC_ADMIN_PASSWORD") is None

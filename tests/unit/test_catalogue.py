@@ -55,9 +55,12 @@ def test_item_and_user_scoped_classification():
     nested = cat.find("GET", "/folders/{folderId}/files/{fileId}")
     scoped = cat.find("GET", "/accounts/{accountId}/settings")
     collection = cat.find("GET", "/notes")
-    assert item.is_item and not item.is_user_scoped
-    assert nested.is_item and nested.object_params == ["folderId", "fileId"]
-    assert scoped.is_user_scoped and not scoped.is_item
+    assert item.is_item
+    assert not item.is_user_scoped
+    assert nested.is_item
+    assert nested.object_params == ["folderId", "fileId"]
+    assert scoped.is_user_scoped
+    assert not scoped.is_item
     assert not collection.is_item
     assert cat.producer_for("/notes").label == "POST /notes"
 
@@ -71,7 +74,7 @@ def test_body_schema_survives_circular_refs():
 def test_swagger_2_is_refused_with_advice(tmp_path: Path):
     path = tmp_path / "s.json"
     path.write_text('{"swagger": "2.0", "paths": {}}')
-    with pytest.raises(SpecError, match="Swagger 2.0: convert it to OpenAPI 3"):
+    with pytest.raises(SpecError, match=r"Swagger 2\.0: convert it to OpenAPI 3"):
         load_document(str(path))
 
 

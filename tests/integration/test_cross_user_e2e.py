@@ -1,0 +1,113 @@
+"""The cross-user checks find the demo's planted flaws, nothing on the secure demo, and cover the item operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Scan, ground_truth
+
+pytestmark = pytest.mark.integration
+CROSS_USER_CHECKS = (
+    "cross_user_read",
+    "cross_user_write",
+    "cross_user_delete",
+    "cross_user_listing",
+    "existence_oracle",
+    "enumerable_id",
+)
+STATE_CHECKS = ("cross_user_read", "cross_user_write", "cross_user_delete")
+PAIRS = {"user2->user1", "user3->user1", "user1->user2", "user3->user2", "user1->user3", "user2->user3"}
+
+
+def results(scan: Scan, *checks: str) -> list[dict[str, Any]]:
+    return [r for r in scan.results if r["check"] in checks]
+
+
+def is_item_operation(path: str) -> bool:
+    """An operation that names an object or a user in its path (the demo's user-scoped parameter is user_id)."""
+    return "{" in path
+
+
+@pytest.mark.parametrize("flaw", ground_truth(*CROSS_USER_CHECKS), ids=lambda flaw: flaw["id"])
+def test_each_planted_flaw_is_found(demo_scan: Scan, flaw: dict[str, str]) -> None:
+    fails = {(c, m, p) for c, m, p, outcome in demo_scan.outcomes(*CROSS_USER_CHECKS) if outcome == "fail"}
+    assert (flaw["check"], flaw["method"], flaw["path"]) in fails, demo_scan.console[-3000:]
+
+
+@pytest.mark.parametrize("flaw", ground_truth(*STATE_CHECKS), ids=lambda flaw: flaw["id"])
+def test_a_cross_user_flaw_is_found_for_every_ordered_pair_of_users(demo_scan: Scan, flaw: dict[str, str]) -> None:
+    found = {r["variant"] for r in results(demo_scan, flaw["check"])
+             if (r["method"], r["path"]) == (flaw["method"], flaw["path"]) and r["outcome"] == "fail"}
+    assert found == PAIRS
+
+
+def test_no_false_finding_on_the_secure_demo(secure_scan: Scan) -> None:
+    mine = results(secure_scan, *CROSS_USER_CHECKS)
+    assert [r for r in mine if r["outcome"] in ("fail", "error")] == []
+    for check in CROSS_USER_CHECKS:
+        assert any(r["outcome"] == "pass" for r in mine if r["check"] == check), check
+
+
+def test_no_error_on_the_demo(demo_scan: Scan) -> None:
+    assert [r for r in results(demo_scan, *CROSS_USER_CHECKS) if r["outcome"] == "error"] == []
+
+
+@pytest.mark.parametrize("scan_name", ["demo_scan", "secure_scan"])
+def test_nine_in_ten_item_operations_get_a_verdict(scan_name: str, request: pytest.FixtureRequest) -> None:
+    scan: Scan = request.getfixturevalue(scan_name)
+    by_operation: dict[tuple[str, str], list[str]] = {}
+    for r in results(scan, *STATE_CHECKS):
+        by_operation.setdefault((r["method"], r["path"]), []).append(r["outcome"])
+    items = {(r["method"], r["path"]) for r in scan.results if is_item_operation(r["path"])}
+    judged = [op for op in items if by_operation.get(op) and all(o in ("pass", "fail") for o in by_operation[op])]
+    assert len(judged) >= 0.9 * len(items), sorted(items - set(judged))
+
+
+def test_every_in_scope_operation_has_an_item(demo_scan: Scan) -> None:
+    operations = {(r["method"], r["path"]) for r in demo_scan.results}
+    listed = {(r["method"], r["path"]) for r in results(demo_scan, "cross_user_listing")}
+    assert listed == {(m, p) for m, p in operations if m in ("GET", "HEAD", "OPTIONS")}
+    for check in STATE_CHECKS:
+        variants: dict[tuple[str, str], set[str]] = {}
+        for r in results(demo_scan, check):
+            variants.setdefault((r["method"], r["path"]), set()).add(r["variant"])
+        assert variants, check
+        assert all(found == PAIRS for found in variants.values()), (check, variants)
+
+
+def test_skips_say_why(demo_scan: Scan, secure_scan: Scan) -> None:
+    for scan in (demo_scan, secure_scan):
+        for r in results(scan, *CROSS_USER_CHECKS):
+            if r["outcome"] == "skip":
+                assert len(r["reason"]) > 30, r
+
+
+def test_findings_carry_evidence_and_say_who_did_what(demo_scan: Scan) -> None:
+    fails = [r for r in results(demo_scan, *CROSS_USER_CHECKS) if r["outcome"] == "fail"]
+    assert fails
+    for r in fails:
+        assert r["evidence"], r
+        assert r["message"], r
+        for exchange in r["evidence"]:
+            assert "eyJ" not in exchange["request"] + exchange["response"]
+        if r["variant"]:
+            attacker, victim = r["variant"].split("->")
+            assert attacker in r["message"]
+            assert victim in r["message"]
+
+
+def test_the_existence_oracle_message_names_the_difference(demo_scan: Scan) -> None:
+    (oracle,) = [r for r in results(demo_scan, "existence_oracle")
+                 if r["outcome"] == "fail" and r["path"] == "/v1/questionnaire-responses/{response_id}"]
+    assert "403 vs non-existent id → 404" in oracle["message"]
+
+
+def test_everything_created_is_removed(demo_scan: Scan, secure_scan: Scan) -> None:
+    assert demo_scan.findings["run"]["cleanup_problems"] == []
+    assert secure_scan.findings["run"]["cleanup_problems"] == []
+
+
+def test_parallel_run_gives_the_same_outcomes(demo_scan: Scan, parallel_scan: Scan) -> None:
+    assert parallel_scan.outcomes(*CROSS_USER_CHECKS) == demo_scan.outcomes(*CROSS_USER_CHECKS)

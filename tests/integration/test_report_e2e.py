@@ -1,0 +1,96 @@
+"""The evidence report: self-contained (no request beyond the file when Chromium renders it), all sections,
+a PDF, SARIF, and no secret of the run anywhere in the output directory or the console."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from reports import pdf_page_count
+from reports._pdf import QUIET_FLAGS, find_browser
+from tests.integration.conftest import PROJECT, Scan
+
+pytestmark = pytest.mark.integration
+ARTIFACTS = PROJECT / "reports" / "out" / "test-artifacts"
+GERMAN_SECTIONS = ("Ergebnis", "Prüfgegenstand", "Methode", "Abdeckung", "Befunde", "Akzeptierte Risiken",
+                   "Übersprungene Prüfpunkte", "Fehler", "Integrität")
+
+
+def render(report: Path, screenshot: Path, net_log: Path) -> None:
+    with tempfile.TemporaryDirectory() as profile_dir:
+        subprocess.run(
+            [find_browser(), *QUIET_FLAGS, f"--user-data-dir={profile_dir}", f"--log-net-log={net_log}",
+             "--net-log-capture-mode=Everything", f"--screenshot={screenshot}", "--window-size=1280,2400",
+             "--hide-scrollbars", report.as_uri()],
+            capture_output=True, text=True, timeout=120, check=True,
+        )
+
+
+def urls_in(net_log: Path) -> set[str]:
+    text = net_log.read_text(errors="replace").rstrip().rstrip(",")
+    if not text.endswith("}"):
+        text += "]}"  # Chromium may end the log without closing the event list
+    data = json.loads(text)
+    found = set()
+    for event in data.get("events", []):
+        params = event.get("params", {})
+        for key in ("url", "original_url", "host"):
+            if isinstance(params.get(key), str):
+                found.add(params[key])
+    return found
+
+
+def test_report_renders_offline_with_every_section(demo_scan: Scan, tmp_path: Path) -> None:
+    report = demo_scan.out / "report.html"
+    html = report.read_text()
+    for heading in GERMAN_SECTIONS:
+        assert heading in html, heading
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    screenshot, net_log = ARTIFACTS / "report-demo.png", tmp_path / "net-log.json"
+    render(report, screenshot, net_log)
+    assert screenshot.stat().st_size > 10_000
+    outside = {url for url in urls_in(net_log) if not url.startswith(("file://", "data:"))}
+    assert outside == set()
+    print(f"screenshot: {screenshot}")
+
+
+def test_pdf_has_pages(demo_scan: Scan) -> None:
+    pdf = demo_scan.out / "report.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF")
+    pages = pdf_page_count(pdf)
+    assert pages >= 2
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(pdf, ARTIFACTS / "report-demo.pdf")
+    print(f"pdf pages: {pages}")
+
+
+def test_sarif_lists_the_findings(demo_scan: Scan) -> None:
+    sarif = json.loads((demo_scan.out / "results.sarif").read_text())
+    assert sarif["version"] == "2.1.0"
+    fails = [r for r in demo_scan.results if r["outcome"] == "fail"]
+    assert len(sarif["runs"][0]["results"]) == len(fails)
+
+
+def test_integrity_hash_matches_findings(demo_scan: Scan) -> None:
+    import hashlib
+
+    digest = hashlib.sha256((demo_scan.out / "findings.json").read_bytes()).hexdigest()
+    assert digest in (demo_scan.out / "report.html").read_text()
+
+
+def test_no_secret_of_the_run_reaches_outputs_or_console(demo_scan: Scan) -> None:
+    secrets = demo_scan.secrets()
+    labels = {entry["label"].split(":")[0] for entry in secrets}
+    assert {"keycloak-admin-password", "password", "token"} <= labels, labels
+    texts = {"console": demo_scan.console}
+    for path in demo_scan.out.rglob("*"):
+        if path.is_file():
+            texts[str(path)] = path.read_bytes().decode("utf-8", errors="replace")
+    for entry in secrets:
+        for where, text in texts.items():
+            assert entry["value"] not in text, f"{entry['label']} found in {where}"
