@@ -247,6 +247,8 @@ def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) 
             f"`{response.status_code} {response.reason_phrase}` {proof}",
             severity=Severity.HIGH,
         )
+    ctx.note = (f"{attacker.key} got {response.status_code} for {victim.key}'s `{request.path}`, but the answer shows "
+                f"nothing of {victim.key}'s: no canary, no identifier, not {victim.key}'s own answer")
 
 
 @check(
@@ -340,9 +342,10 @@ def test_existence_oracle(operation: Operation, ctx: CheckContext) -> None:
              if e.resource == resource}
     rng = random.Random(zlib.crc32(f"{operation.label}|{foreign}".encode()))
     cases = {"non-existent id": unused_id_like(foreign, known, rng=rng)}
-    deleted = _deleted_id(ctx, resource, victim)
+    deleted, why_not = _deleted_id(ctx, resource, victim)
     if deleted is not None:
         cases["deleted id"] = deleted
+    notes = [] if deleted is not None else [f"no deleted id compared: {why_not}"]
     cases["malformed id"] = MALFORMED_ID if foreign != MALFORMED_ID else f"{MALFORMED_ID}!"
 
     def ask(value: str) -> httpx.Response:
@@ -371,11 +374,14 @@ def test_existence_oracle(operation: Operation, ctx: CheckContext) -> None:
         differences = compare.diff_responses(reference, mask.apply(_shape(answer), mask_literals=[cases[label]]))
         if not differences:
             continue
-        if label == "malformed id" and answer.status_code in VALIDATION_STATUSES and parameter is not None \
-                and declared_violation(cases[label], parameter.schema):
-            continue  # the spec's own validation rule, public knowledge: not an oracle
+        violation = declared_violation(cases[label], parameter.schema) if parameter is not None else None
+        if label == "malformed id" and answer.status_code in VALIDATION_STATUSES and violation:
+            # the spec's own validation rule is public knowledge: it tells nothing about other users' objects
+            notes.append(f"the malformed id `{cases[label]}` got {answer.status_code}, not counted: {violation}")
+            continue
         findings.append(f"foreign id → {foreign_again.status_code} vs {label} → {answer.status_code} "
                         f"({'; '.join(differences)})")
+    ctx.note = "; ".join(notes)
     if findings:
         raise Failure(
             "Responses reveal whether another user's object exists",
@@ -542,17 +548,17 @@ def _judge_write(op: Operation, attacker: TestUser, victim: TestUser, path: str,
                       severity=Severity.MEDIUM)
 
 
-def _deleted_id(ctx: CheckContext, resource: str, owner: TestUser) -> str | None:
-    """The id of an object `owner` created and then deleted, or None when the API does not allow that."""
+def _deleted_id(ctx: CheckContext, resource: str, owner: TestUser) -> tuple[str | None, str]:
+    """The id of an object `owner` created and then deleted, or None and why the API does not allow that."""
     deleter = ctx.harness.catalogue.find("DELETE", resource)
     if deleter is None:
-        return None
+        return None, f"the spec has no `DELETE {resource}`"
     try:
         entry = ctx.harness.seeder.create(resource, owner, ctx.harness.created_here)
-    except SeedError:
-        return None
+    except SeedError as exc:
+        return None, str(exc)
     response = ctx.send(ctx.request_at(deleter, owner, entry.path), bearer=ctx.token(owner))
     if not response.is_success:
-        return None
+        return None, f"{owner.key}'s own `DELETE {entry.path}` answered {response.status_code}"
     entry.deleted = True
-    return entry.object_id
+    return entry.object_id, ""

@@ -13,6 +13,7 @@ import pytest
 from fixtures.idanalysis import IdVerdict, ObservedId, analyse_ids, is_integer_typed
 
 NOW_MS = 1_714_566_645_123  # 2024-05-01T12:30:45Z
+NOW_S = NOW_MS / 1000 + 60  # the analysis runs a minute after the first id was made
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
@@ -22,8 +23,8 @@ def observed(values: Sequence[str], owners: Sequence[str] | None = None) -> list
     return [ObservedId(value, owner) for value, owner in zip(values, owners, strict=False)]
 
 
-def judge(values: Sequence[str], owners: Sequence[str] | None = None) -> IdVerdict:
-    return analyse_ids(observed(values, owners))
+def judge(values: Sequence[str], owners: Sequence[str] | None = None, *, now: float = NOW_S) -> IdVerdict:
+    return analyse_ids(observed(values, owners), now=now)
 
 
 def uuid7(ms: int) -> str:
@@ -152,7 +153,7 @@ def test_random_uuids_are_fine() -> None:
 
 
 def test_uuid_v1_names_version_and_guessable_timestamp() -> None:
-    verdict = judge([str(uuid.uuid1(node=0x0242AC110002)) for _ in range(3)])
+    verdict = judge([str(uuid.uuid1(node=0x0242AC110002)) for _ in range(3)], now=time.time())
     assert verdict.enumerable
     assert verdict.kind == "uuid_v1"
     assert "version-1" in verdict.message
@@ -178,7 +179,7 @@ def test_uuid_v7_is_time_based_and_reports_its_random_bits() -> None:
 def test_undashed_time_based_uuids_are_recognised() -> None:
     verdict = judge([uuid7(NOW_MS).replace("-", ""), uuid7(NOW_MS + 3).replace("-", "")])
     assert verdict.kind == "uuid_v7"
-    assert judge([uuid.uuid1().hex, uuid.uuid1().hex]).kind == "uuid_v1"
+    assert judge([uuid.uuid1().hex, uuid.uuid1().hex], now=time.time()).kind == "uuid_v1"
 
 
 def test_undashed_values_with_implausible_uuid_times_are_not_uuids() -> None:
@@ -219,6 +220,23 @@ def test_ulids_have_a_timestamp_prefix() -> None:
 
 def test_lower_case_ulids_are_recognised() -> None:
     assert judge([ulid(NOW_MS).lower(), ulid(NOW_MS + 1).lower()]).kind == "ulid"
+
+
+def test_ulids_from_years_ago_are_not_taken_for_creation_times() -> None:
+    three_years_ms = 3 * 365 * 24 * 3600 * 1000
+    verdict = judge([ulid(NOW_MS - three_years_ms), ulid(NOW_MS - three_years_ms + 5)])
+    assert verdict.kind == "random_string"
+    assert "base32 (Crockford)" in verdict.message
+
+
+def test_ulids_more_than_a_day_apart_are_not_taken_for_creation_times() -> None:
+    assert judge([ulid(NOW_MS - 2 * 24 * 3600 * 1000), ulid(NOW_MS)]).kind == "random_string"
+
+
+def test_default_now_is_the_current_time() -> None:
+    now_ms = int(time.time() * 1000)
+    assert analyse_ids(observed([ulid(now_ms), ulid(now_ms + 1)])).kind == "ulid"
+    assert analyse_ids(observed([ulid(NOW_MS), ulid(NOW_MS + 1)])).kind != "ulid"
 
 
 def test_ksuids_have_a_timestamp_prefix() -> None:
@@ -310,7 +328,7 @@ def test_shared_label_prefix_is_not_counted_as_entropy() -> None:
 
 
 def test_future_timestamp_prefixes_are_not_creation_times() -> None:
-    # 0xAAAAAAAA seconds is in 2060: a constant hex prefix, not a clock
+    # 0xAAAAAAAA seconds is in 2060, decades after "now": a constant hex prefix, not a clock
     rng = random.Random(1)
     assert judge([f"AAAAAAAA{fixed_hex(rng, 12)}", f"AAAAAAAA{fixed_hex(rng, 12)}"]).kind == "random_string"
 
@@ -342,7 +360,7 @@ def test_timing_of_real_uuid1_generation_is_plausible() -> None:
     # uuid1 from this very machine: the creation time decoded must be now
     value = uuid.uuid1()
     assert abs((value.time - 0x01B21DD213814000) / 1e7 - time.time()) < 60
-    assert judge([str(value), str(uuid.uuid1())]).kind == "uuid_v1"
+    assert judge([str(value), str(uuid.uuid1())], now=time.time()).kind == "uuid_v1"
 
 
 # --- is_integer_typed ---------------------------------------------------------------------------------------------
