@@ -95,9 +95,6 @@ def test_account_existence_leak(operation: Operation, variant: str, ctx: CheckCo
         differences = af.case_differences([sample.observation for sample in observed[case]], reference)
         if differences:
             findings[case] = differences
-            import os, pickle  # DEBUG
-            if os.environ.get("AE_DEBUG"):
-                pickle.dump(([s.observation for s in observed[case]], reference), open(f"/tmp/ae/dbg-{case}-{flow.kind}.pkl", "wb"))
     if findings:
         parts = [f"{af.case_label(flow.kind, case)} vs {unknown_label}: {'; '.join(lines)}"
                  for case, lines in findings.items()]

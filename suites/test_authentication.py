@@ -6,7 +6,10 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+import pytest
+
 from fixtures import tokens
+from fixtures.accounts import OTHER_AUDIENCE, SHORT_LIVED
 from fixtures.checks import CheckError, Failure, Severity, check, needs_authentication
 
 if TYPE_CHECKING:
@@ -112,12 +115,17 @@ def _forge(variant: str, ctx: CheckContext) -> str:
     owner = ctx.users[0]
     if variant == "garbage":
         return tokens.garbage_token()
+    identity = ctx.harness.identity
     if variant == "expired":
+        if not identity.can(SHORT_LIVED):
+            pytest.skip(f"the identity source {identity.provider!r} cannot mint a genuine expired token: that needs "
+                        "Keycloak admin rights (identity.provider keycloak_admin) for a short-lived harness client")
         return _expired_token(ctx)
     if variant == "wrong_audience":
+        if not identity.can(OTHER_AUDIENCE):
+            pytest.skip(f"the identity source {identity.provider!r} has no client without the backend's audience: "
+                        "use keycloak_admin, or name identity.other_audience_client_id")
         if not ctx.harness.identity.audience:
-            import pytest
-
             pytest.skip(
                 "the profile names no audience (identity.audience), so a token for another audience "
                 "cannot be told apart from a valid one"

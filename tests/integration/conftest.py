@@ -99,8 +99,10 @@ class Staging:
         assert self.env.admin is not None
         return {"TEST_KC_ADMIN": self.env.admin.username, "TEST_KC_ADMIN_PASSWORD": self.env.admin.password}
 
-    def profile(self, directory: Path, *, flawed: bool, users: int = 2, extra: str = "") -> Path:
+    def profile(self, directory: Path, *, flawed: bool, users: int = 2, extra: str = "", identity: str = "") -> Path:
+        """An external profile for this system; `identity` replaces the default identity section."""
         path = directory / ("flawed.yaml" if flawed else "secure.yaml")
+        identity = identity or f"identity:\n  users: {users}\n  audience: diga-api\n"
         path.write_text(f"""
 name: external demo ({'flawed' if flawed else 'secure'})
 environment: ci
@@ -114,9 +116,7 @@ keycloak:
   realm: diga
   admin_username: ${{TEST_KC_ADMIN}}
   admin_password: ${{TEST_KC_ADMIN_PASSWORD}}
-identity:
-  users: {users}
-  audience: diga-api
+{identity}
 {extra}""")
         return path
 

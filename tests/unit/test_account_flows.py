@@ -314,6 +314,18 @@ def test_keycloak_pages_differ_only_where_the_message_differs() -> None:
     assert "Account is disabled" in differences[0]
 
 
+def test_standard_base64_runs_are_masked_whole() -> None:
+    def page(blob: str) -> af.Observation:
+        return af.Observation(ResponseShape(200, {"content-type": HTML}, f'<script>check("{blob}")</script>'))
+
+    blobs = ["o7DrCkS9Flm/+UvpssFV8Qq9+F35zYJ2ew8BBJxs57Nt5rjJ2Mbz/PvpglauZocz",
+             "rtuvx25+Kq0v9T1hJ8wXyzAbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdef",
+             "vp55fOfLY2y8/Ab3dEfGhIjKlMnOpQrStUvWxYz0123456789abcdefGHIJKLmn",
+             "Zq1/aB2+cD3eF4gH5iJ6kL7mN8oP9qR0sT1uV2wX3yZ4aB5cD6eF7gH8iJ9kL0mN"]
+    assert af.premask(page(blobs[0]).shape).body == '<script>check("<random>")</script>'
+    assert af.case_differences([page(blobs[0]), page(blobs[1])], [page(blobs[2]), page(blobs[3])]) == []
+
+
 def test_a_part_that_varies_on_one_side_only_is_not_a_finding() -> None:
     varying = [json_answer(200, {"detail": "ok", "n": f"v{i}"}) for i in range(3)]
     constant = [json_answer(200, {"detail": "ok", "n": "v0"}) for _ in range(3)]
