@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from fixtures import account_flows as af
+from fixtures.accounts import ADMIN
 from fixtures.checks import CheckError, CheckItem, Failure, Severity, check
 from fixtures.compare import ResponseShape
 from fixtures.datagen import ValueGenerator
@@ -72,7 +73,22 @@ def flows_of(harness: Harness) -> dict[str, af.AccountFlow]:
 
 
 def flow_items(harness: Harness) -> list[CheckItem]:
-    return [CheckItem(flow.operation, flow.kind, flow.problem) for flow in flows_of(harness).values()]
+    blocked = _cannot_run(harness)
+    return [CheckItem(flow.operation, flow.kind, flow.problem or blocked) for flow in flows_of(harness).values()]
+
+
+def _cannot_run(harness: Harness) -> str | None:
+    """Why no account flow can be tested in this run (the checks create accounts of their own), or None."""
+    if harness.profile.read_only:
+        return ("read_only: true in the profile: the account-existence checks create (and delete) accounts of their "
+                "own, and registrations create accounts, so they do not run")
+    identity = harness.identity
+    if not identity.can(ADMIN):
+        return (f"the identity source `{identity.provider}` has no Keycloak admin rights: the account-existence "
+                "checks need accounts of their own (an existing and a disabled one, created and deleted through "
+                "the admin API) so that wrong passwords never lock a user other checks need; use "
+                "identity.provider keycloak_admin")
+    return None
 
 
 # -- the checks -------------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ def external_profile(tmp_path: Path, *, base_url: str, keycloak_url: str) -> Pat
     profile = tmp_path / "external.yaml"
     profile.write_text(f"""
 name: unreachable
+environment: ci
 launcher: external
 backend: {{base_url: "{base_url}"}}
 keycloak: {{url: "{keycloak_url}", realm: diga, admin_username: a, admin_password: "${{TEST_KC_ADMIN_PASSWORD}}"}}

@@ -210,8 +210,9 @@ def test_literal_forms_cover_the_encodings_a_response_may_echo() -> None:
 
 
 # -- Keycloak's pages -------------------------------------------------------------------------------------------
-LOGIN_PAGE = """<html><body>
-<form id="kc-form-login" action="http://127.0.0.1:8080/realms/diga/login-actions/authenticate?session_code=abc&amp;execution=e1&amp;tab_id=t1" method="post">
+ACTION = "http://127.0.0.1:8080/realms/diga/login-actions/authenticate?session_code=abc&amp;execution=e1&amp;tab_id=t1"
+LOGIN_PAGE = f"""<html><body>
+<form id="kc-form-login" action="{ACTION}" method="post">
   <input id="username" name="username" value="" type="text" autofocus>
   <input id="password" name="password" type="password">
   <input type="hidden" id="id-hidden-input" name="credentialId" value="cred">
@@ -298,7 +299,8 @@ def test_header_and_cookie_differences_count() -> None:
 
 
 def html_answer(session: str, message: str, username: str) -> af.Observation:
-    page = (f'<html><form action="/realms/diga/login-actions/authenticate?session_code={session}&amp;tab_id=t{session}">'
+    action = f"/realms/diga/login-actions/authenticate?session_code={session}&amp;tab_id=t{session}"
+    page = (f'<html><form action="{action}">'
             f'<input name="username" value="{username}"></form><p>{message}</p>'
             f'<p>state {session[:8]}</p></html>')
     return af.Observation(ResponseShape(200, {"content-type": HTML}, page), af.literal_forms(username))

@@ -11,6 +11,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 EXTERNAL = """
 name: t
+environment: staging
 launcher: external
 backend:
   base_url: http://127.0.0.1:8000
@@ -85,7 +86,7 @@ def test_remote_target_needs_allow_remote(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_external_launcher_needs_urls(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match=r"needs backend\.base_url"):
-        load_profile(write(tmp_path, "name: t\nlauncher: external\nbackend: {}\nkeycloak: {realm: r}\n"))
+        load_profile(write(tmp_path, "name: t\nenvironment: ci\nlauncher: external\nbackend: {}\nkeycloak: {realm: r}\n"))
 
 
 @pytest.mark.parametrize(
@@ -95,3 +96,31 @@ def test_external_launcher_needs_urls(tmp_path: Path) -> None:
 )
 def test_is_loopback_url(url: str, expected: bool) -> None:
     assert is_loopback_url(url) is expected
+
+
+def test_environment_must_be_declared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_KC_PW", "x")
+    with pytest.raises(ProfileError, match="missing key 'environment'"):
+        load_profile(write(tmp_path, EXTERNAL.replace("environment: staging\n", "")))
+
+
+def test_production_needs_read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_KC_PW", "x")
+    production = EXTERNAL.replace("environment: staging", "environment: production")
+    with pytest.raises(ProfileError, match="read_only: true"):
+        load_profile(write(tmp_path, production))
+    assert load_profile(write(tmp_path, production + "read_only: true\n")).read_only
+
+
+def test_non_admin_identity_needs_no_admin_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("T1", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln")
+    text = EXTERNAL.replace("  admin_username: admin\n  admin_password: ${TEST_KC_PW}\n", "")
+    text += "identity:\n  provider: tokens\n  tokens: ['${T1}', '${T1}']\n"
+    assert load_profile(write(tmp_path, text)).identity.provider == "tokens"
+
+
+def test_literal_token_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_KC_PW", "x")
+    text = EXTERNAL + "identity:\n  provider: tokens\n  tokens: [abc.def.ghi, '${TEST_KC_PW}']\n"
+    with pytest.raises(ProfileError, match=r"identity\.tokens\[0\] holds a literal secret"):
+        load_profile(write(tmp_path, text))
