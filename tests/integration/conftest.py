@@ -49,9 +49,11 @@ class Scan:
 
 
 def run_cli(*args: str, out: Path | None = None, env: dict[str, str] | None = None, timeout: float = 900) -> Scan:
-    command = [sys.executable, "-m", "fixtures.cli", *args]
+    cut = args.index("--") if "--" in args else len(args)
+    own, extra = list(args[:cut]), list(args[cut:])
     if out is not None:
-        command += ["--out", str(out)]
+        own += ["--out", str(out)]
+    command = [sys.executable, "-m", "fixtures.cli", *own, *extra]
     completed = subprocess.run(
         command, cwd=PROJECT, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
         check=False,

@@ -25,9 +25,10 @@ def results(scan: Scan, *checks: str) -> list[dict[str, Any]]:
     return [r for r in scan.results if r["check"] in checks]
 
 
-def is_item_operation(path: str) -> bool:
-    """An operation that names an object or a user in its path (the demo's user-scoped parameter is user_id)."""
-    return "{" in path
+def item_operations(scan: Scan) -> set[tuple[str, str]]:
+    """The backend's operations that name an object or a user in their path. unauthenticated_access has an item for
+    every operation of the backend's OpenAPI document (other checks add Keycloak's endpoints, which are not)."""
+    return {(r["method"], r["path"]) for r in results(scan, "unauthenticated_access") if "{" in r["path"]}
 
 
 @pytest.mark.parametrize("flaw", ground_truth(*CROSS_USER_CHECKS), ids=lambda flaw: flaw["id"])
@@ -60,7 +61,8 @@ def test_nine_in_ten_item_operations_get_a_verdict(scan_name: str, request: pyte
     by_operation: dict[tuple[str, str], list[str]] = {}
     for r in results(scan, *STATE_CHECKS):
         by_operation.setdefault((r["method"], r["path"]), []).append(r["outcome"])
-    items = {(r["method"], r["path"]) for r in scan.results if is_item_operation(r["path"])}
+    items = item_operations(scan)
+    assert items
     judged = [op for op in items if by_operation.get(op) and all(o in ("pass", "fail") for o in by_operation[op])]
     assert len(judged) >= 0.9 * len(items), sorted(items - set(judged))
 
