@@ -26,8 +26,8 @@ JSON = "application/json"
 HTML = "text/html; charset=utf-8"
 
 
-def json_shape(body: object, status: int = 404, **headers: str) -> ResponseShape:
-    return ResponseShape(status, {"content-type": JSON, **headers}, json.dumps(body))
+def json_shape(body: object, status: int = 404, headers: dict[str, str] | None = None) -> ResponseShape:
+    return ResponseShape(status, {"content-type": JSON, **(headers or {})}, json.dumps(body))
 
 
 def normalised(
@@ -234,8 +234,8 @@ def test_identical_samples_learn_nothing() -> None:
 
 
 def test_headers_and_cookies_present_in_some_samples_only_are_ignored() -> None:
-    first = json_shape({}, **{"x-cache": "HIT", "set-cookie": "A=1, B=2"})
-    second = json_shape({}, **{"set-cookie": "A=3"})
+    first = json_shape({}, headers={"x-cache": "HIT", "set-cookie": "A=1, B=2"})
+    second = json_shape({}, headers={"set-cookie": "A=3"})
     mask = learn_dynamic([first, second])
     assert mask.optional_headers == frozenset({"x-cache"})
     assert mask.optional_cookies == frozenset({"B"})

@@ -11,6 +11,7 @@ from fixtures import compare
 from fixtures.catalogue import Operation
 from suites.test_cross_user import (
     PAIRS,
+    contains_value,
     declared_violation,
     deletes_objects,
     deletes_objects_not_accounts,
@@ -154,6 +155,13 @@ def test_foreign_canaries_leave_out_the_readers_own() -> None:
     text = '[{"title":"x cnryaaax1"},{"title":"y cnrybbbx2"}]'
     assert foreign_canaries(text, canaries, "user2") == {"user1": "cnryaaa"}
     assert foreign_canaries(text, canaries, "user3") == {"user1": "cnryaaa", "user2": "cnrybbb"}
+
+
+def test_identifiers_are_found_whole() -> None:
+    assert contains_value('{"email":"run-user1@example.org"}', "run-user1@example.org")
+    assert contains_value('{"owner":"run-user1"}', "run-user1")
+    assert not contains_value('{"owner":"run-user10"}', "run-user1")
+    assert not contains_value("/v1/users/xrun-user1/profile", "run-user1")
 
 
 def test_an_excerpt_shows_the_surroundings_on_one_line() -> None:

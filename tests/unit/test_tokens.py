@@ -20,7 +20,8 @@ from fixtures.tokens import (
 )
 
 HEADER = {"alg": "RS256", "typ": "JWT", "kid": "k1"}
-CLAIMS = {"sub": "6f1c", "aud": "account", "exp": 1_714_570_245, "iat": 1_714_566_645, "name": "Jürgen"}
+EXP = 1_714_570_245
+CLAIMS = {"sub": "6f1c", "aud": "account", "exp": EXP, "iat": 1_714_566_645, "name": "Jürgen"}
 SIGNATURE = "c2lnbmF0dXJlLWJ5dGVzLWZyb20tdGhlLWlkcA"
 
 
@@ -110,7 +111,7 @@ def test_tampered_claims_default_extends_exp_and_marks_the_token() -> None:
     forged = tampered_claims(TOKEN)
     header, claims = decode_unverified(forged)
     assert header == HEADER
-    assert claims == {**CLAIMS, "exp": CLAIMS["exp"] + 86_400, "digasec": "tampered"}
+    assert claims == {**CLAIMS, "exp": EXP + 86_400, "digasec": "tampered"}
     assert parts(forged)[0] == parts(TOKEN)[0]
     assert parts(forged)[2] == SIGNATURE
 
@@ -129,7 +130,7 @@ def test_tampered_claims_with_explicit_changes() -> None:
     claims = decode_unverified(forged)[1]
     assert claims["realm_access"] == {"roles": ["admin"]}
     assert claims["aud"] == "other"
-    assert claims["exp"] == CLAIMS["exp"]
+    assert claims["exp"] == EXP
     assert "digasec" not in claims
 
 
