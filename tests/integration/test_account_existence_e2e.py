@@ -1,0 +1,133 @@
+"""The account-existence checks find the demo's planted leaks (content and timing), nothing else, and nothing on
+the secure demo; every account flow, the backend's and Keycloak's, is an item that says why it is one."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Scan, ground_truth
+
+pytestmark = pytest.mark.integration
+ACCOUNT_CHECKS = ("account_existence_leak", "account_existence_timing")
+BACKEND_FLOWS = {
+    ("POST", "/v1/auth/login"): "login",
+    ("POST", "/v1/auth/register"): "registration",
+    ("POST", "/v1/auth/password-reset"): "password_reset",
+}
+KEYCLOAK_FLOWS = {
+    ("POST", "/realms/{realm}/protocol/openid-connect/token"): "login",
+    ("POST", "/realms/{realm}/login-actions/authenticate"): "login",
+    ("POST", "/realms/{realm}/login-actions/reset-credentials"): "password_reset",
+    ("POST", "/realms/{realm}/login-actions/registration"): "registration",
+}
+DISTRIBUTION = re.compile(r"median [\d.]+ s \(existing account, n=30, IQR [\d.]+ s\) vs [\d.]+ s \(unknown account, "
+                          r"n=30, IQR [\d.]+ s\)")
+
+
+PASSWORD_VALUE = re.compile(r'"password"\s*:\s*"(?!<redacted)')
+
+
+def results(scan: Scan, *checks: str) -> list[dict[str, Any]]:
+    return [r for r in scan.results if r["check"] in (checks or ACCOUNT_CHECKS)]
+
+
+def fails(scan: Scan) -> set[tuple[str, str, str]]:
+    return {(r["check"], r["method"], r["path"]) for r in results(scan) if r["outcome"] == "fail"}
+
+
+@pytest.mark.parametrize("flaw", ground_truth(*ACCOUNT_CHECKS), ids=lambda flaw: flaw["id"])
+def test_each_planted_flaw_is_found(demo_scan: Scan, flaw: dict[str, str]) -> None:
+    assert (flaw["check"], flaw["method"], flaw["path"]) in fails(demo_scan), demo_scan.console[-3000:]
+
+
+def test_nothing_but_the_planted_flaws_is_found_on_the_demo(demo_scan: Scan) -> None:
+    planted = {(f["check"], f["method"], f["path"]) for f in ground_truth(*ACCOUNT_CHECKS)}
+    assert fails(demo_scan) == planted
+    assert [r for r in results(demo_scan) if r["outcome"] == "error"] == []
+
+
+def test_no_finding_on_the_secure_demo(secure_scan: Scan) -> None:
+    """The secure backend answers alike and pads its timing; the demo realm's Keycloak flows do not leak either
+    (registration and reset forms are off, the token endpoint and the login form answer alike)."""
+    bad = [(r["check"], r["method"], r["path"], r["outcome"], r["message"] or r["reason"])
+           for r in results(secure_scan) if r["outcome"] in ("fail", "error")]
+    assert bad == []
+    for check in ACCOUNT_CHECKS:
+        passed = {(r["method"], r["path"]) for r in results(secure_scan, check) if r["outcome"] == "pass"}
+        assert set(BACKEND_FLOWS) <= passed, check
+
+
+@pytest.mark.parametrize("scan_name", ["demo_scan", "secure_scan"])
+def test_every_account_flow_is_an_item_of_both_checks(scan_name: str, request: pytest.FixtureRequest) -> None:
+    scan: Scan = request.getfixturevalue(scan_name)
+    for check in ACCOUNT_CHECKS:
+        items = {(r["method"], r["path"]): r["variant"] for r in results(scan, check)}
+        assert items == {**BACKEND_FLOWS, **KEYCLOAK_FLOWS}, check
+
+
+def test_each_item_says_why_its_operation_is_an_account_flow(demo_scan: Scan) -> None:
+    for r in results(demo_scan):
+        if r["outcome"] == "skip":
+            assert len(r["reason"]) > 40, r
+            continue
+        assert r["note"].startswith(f"treated as a {r['variant'].replace('_', ' ')} flow: "), r
+        if (r["method"], r["path"]) in BACKEND_FLOWS:
+            assert "discovered: path" in r["note"]
+            assert "account fields: body field" in r["note"]
+        else:
+            assert "Keycloak's" in r["note"]
+            assert "bruteForceProtected" in r["note"]
+
+
+def test_keycloak_forms_the_realm_does_not_offer_are_skipped_with_the_setting(demo_scan: Scan) -> None:
+    skipped = {r["path"]: r["reason"] for r in results(demo_scan) if r["outcome"] == "skip"}
+    assert "registrationAllowed: false" in skipped["/realms/{realm}/login-actions/registration"]
+    assert "resetPasswordAllowed: false" in skipped["/realms/{realm}/login-actions/reset-credentials"]
+
+
+def test_leak_messages_show_what_differs(demo_scan: Scan) -> None:
+    by_path = {r["path"]: r for r in results(demo_scan, "account_existence_leak") if r["outcome"] == "fail"}
+    login = by_path["/v1/auth/login"]["message"]
+    assert "existing account with a wrong password vs unknown account: status 401 vs 404" in login
+    assert "wrong password" in login
+    assert "no such user" in login
+    assert "disabled account with a wrong password vs unknown account" in login
+    register = by_path["/v1/auth/register"]["message"]
+    assert "status 409 vs 202" in register
+    assert "status 202 vs 404" in by_path["/v1/auth/password-reset"]["message"]
+
+
+def test_the_timing_finding_gives_both_distributions(demo_scan: Scan) -> None:
+    [timing] = [r for r in results(demo_scan, "account_existence_timing") if r["outcome"] == "fail"]
+    assert timing["path"] == "/v1/auth/password-reset"
+    assert "existing account answers measurably slower" in timing["message"]
+    assert DISTRIBUTION.search(timing["message"]), timing["message"]
+    assert "Mann-Whitney p=" in timing["message"]
+    assert "Cliff's delta" in timing["message"]
+
+
+def test_evidence_shows_both_cases_and_no_secret(demo_scan: Scan) -> None:
+    for r in results(demo_scan):
+        if r["outcome"] != "fail":
+            continue
+        assert len(r["evidence"]) == 3, r
+        requests = "\n".join(exchange["request"] for exchange in r["evidence"])
+        responses = "\n".join(exchange["response"] for exchange in r["evidence"])
+        assert requests.count("POST ") == 3
+        assert "eyJ" not in requests + responses
+        assert not PASSWORD_VALUE.search(requests), requests
+
+
+def test_accounts_the_checks_created_are_gone(demo_scan: Scan, secure_scan: Scan) -> None:
+    for scan in (demo_scan, secure_scan):
+        assert scan.findings["run"]["cleanup_problems"] == []
+        registered = [r for r in results(scan) if r["path"] == "/v1/auth/register" and r["outcome"] != "skip"]
+        assert registered
+        assert all("accounts registered by the check were deleted again" in r["note"] for r in registered)
+
+
+def test_parallel_run_finds_the_same_leaks(demo_scan: Scan, parallel_scan: Scan) -> None:
+    assert parallel_scan.outcomes("account_existence_leak") == demo_scan.outcomes("account_existence_leak")

@@ -1,0 +1,64 @@
+"""Bad answers never become verdicts: 5xx and timeouts are errors, an empty 200 without a token is a finding,
+non-JSON and huge bodies are handled; a backend that dies during the run stops it with exit 3."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from fixtures.launchers.base import free_port, wait_until_ready
+from fixtures.launchers.process import ManagedProcess
+from tests.integration.conftest import PROJECT, Scan, Staging, run_cli
+
+pytestmark = pytest.mark.integration
+
+
+@contextmanager
+def misbehaving(tmp_path: Path, *, crash: bool) -> Iterator[str]:
+    port = free_port()
+    process = ManagedProcess(
+        "misbehaving", [sys.executable, "-m", "tests.integration.misbehaving_backend", str(port)],
+        env={**os.environ, "CRASH": "1" if crash else "0"}, cwd=PROJECT, log=tmp_path / "misbehaving.log",
+    )
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}/health", timeout_s=60, what="misbehaving backend",
+                         alive=process.alive, log_tail=process.log_tail)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.stop()
+
+
+def scan_of(staging: Staging, tmp_path: Path, base_url: str) -> Scan:
+    profile = tmp_path / "bad.yaml"
+    text = staging.profile(tmp_path, flawed=False).read_text().replace(staging.secure_base_url, base_url)
+    profile.write_text(text + "checks:\n  request_timeout_s: 1\n  retries: 1\n")
+    return run_cli("run", "--profile", str(profile), "--", "-k", "unauthenticated_access", out=tmp_path / "out",
+                   env=staging.credentials())
+
+
+def test_bad_answers_are_errors_not_verdicts(staging: Staging, tmp_path: Path) -> None:
+    with misbehaving(tmp_path, crash=False) as base_url:
+        scan = scan_of(staging, tmp_path, base_url)
+    outcome = {r["path"]: r for r in scan.results if r["check"] == "unauthenticated_access"}
+    assert outcome["/v1/boom"]["outcome"] == "error", outcome["/v1/boom"]
+    assert "500" in outcome["/v1/boom"]["reason"]
+    assert outcome["/v1/slow"]["outcome"] == "error", outcome["/v1/slow"]
+    assert "Timeout" in outcome["/v1/slow"]["reason"]
+    assert outcome["/v1/empty"]["outcome"] == "fail"
+    assert outcome["/v1/text"]["outcome"] == "pass"
+    assert outcome["/v1/huge"]["outcome"] == "pass"
+    assert scan.exit_code == 1
+    assert "ended in error" in scan.console
+    assert all(len(exchange["response"]) < 10_000 for r in scan.results for exchange in r["evidence"])
+
+
+def test_a_backend_that_dies_stops_the_run_with_exit_3(staging: Staging, tmp_path: Path) -> None:
+    with misbehaving(tmp_path, crash=True) as base_url:
+        scan = scan_of(staging, tmp_path, base_url)
+    assert scan.exit_code == 3, scan.console[-3000:]
+    assert "the backend stopped answering during the run" in scan.console
