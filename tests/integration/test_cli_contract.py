@@ -103,3 +103,17 @@ def test_wrong_admin_credentials_exit_3(staging: Staging, tmp_path: Path) -> Non
     assert scan.exit_code == 3, scan.console[-2000:]
     assert "admin_username / admin_password" in scan.console
     assert "wrong-password-123" not in scan.console
+
+
+def test_keycloak_that_cannot_start_exits_3_with_its_log_tail(tmp_path: Path) -> None:
+    broken_realm = tmp_path / "broken-realm.json"
+    broken_realm.write_text('{"realm": "diga", "enabled": true, "clients": [{"clientId": ')
+    text = (PROJECT / "profiles" / "demo.yaml").read_text()
+    text = text.replace("realm_import: ../demo/realm.json", f"realm_import: {broken_realm}")
+    text = text.replace("workdir: ..", f"workdir: {PROJECT}")
+    profile = tmp_path / "broken.yaml"
+    profile.write_text(text)
+    scan = run_cli("run", "--profile", str(profile), out=tmp_path / "out")
+    assert scan.exit_code == 3, scan.console[-3000:]
+    assert "Keycloak 26" in scan.console
+    assert "last lines of the log" in scan.console

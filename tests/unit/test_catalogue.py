@@ -94,3 +94,33 @@ def test_document_hash_is_of_the_bytes(tmp_path: Path):
     path.write_bytes(raw)
     _doc, digest = load_document(str(path))
     assert digest == hashlib.sha256(raw).hexdigest()
+
+
+def test_openapi_3_1_is_read():
+    doc = notes_api()
+    doc["openapi"] = "3.1.0"
+    doc["components"]["schemas"]["Note"]["properties"]["stars"] = {"type": ["integer", "null"], "minimum": 1}
+    assert len(catalogue(doc).operations) == 9
+
+
+def test_a_document_without_servers_or_paths_is_usable():
+    doc = {"openapi": "3.0.3", "info": {"title": "empty", "version": "1"}, "paths": {}}
+    assert catalogue(doc).operations == []
+
+
+def test_several_thousand_operations():
+    doc = notes_api()
+    ok = {"200": {"description": "ok"}}
+    for index in range(1500):
+        param = {"name": "item_id", "in": "path", "required": True, "schema": {"type": "string"}}
+        doc["paths"][f"/r{index}"] = {"get": {"responses": ok}, "post": {"responses": ok}}
+        doc["paths"][f"/r{index}/{{item_id}}"] = {"get": {"parameters": [param], "responses": ok}}
+    assert len(catalogue(doc).operations) == 9 + 4500
+
+
+def test_an_invalid_document_is_a_spec_error(tmp_path: Path):
+    path = tmp_path / "s.json"
+    path.write_text('{"openapi": "3.0.3", "info": {"title": "x", "version": "1"}, "paths": {"/a": {"get": 5}}}')
+    doc, digest = load_document(str(path))
+    with pytest.raises(SpecError):
+        build_catalogue(doc, digest, public_operations=[], user_path_params=[])

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fixtures.errors import BootError
+from fixtures.launchers import keycloak
+from fixtures.launchers.process import _same_process, process_start_time, reap_orphans
+
+
+def test_no_suitable_java_is_a_boot_error_that_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keycloak, "java_major", lambda java: 17)
+    with pytest.raises(BootError, match="needs Java 21 or newer") as info:
+        keycloak.find_java("/opt/some-jdk")
+    assert "/opt/some-jdk (Java 17)" in str(info.value)
+    assert "JAVA_HOME" in str(info.value)
+
+
+def test_the_profiles_java_home_comes_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keycloak, "java_major", lambda java: 25 if "preferred" in str(java) else 21)
+    assert keycloak.find_java("/opt/preferred") == Path("/opt/preferred")
+
+
+def test_boot_error_carries_the_log_tail() -> None:
+    error = BootError("Keycloak did not start", log_tail="line 1\nERROR port in use")
+    assert "last lines of the log" in str(error)
+    assert "ERROR port in use" in str(error)
+
+
+def test_a_reused_pid_is_not_the_same_process() -> None:
+    import os
+
+    me = f"{os.getpid()} {process_start_time(os.getpid())}"
+    assert _same_process(me) == os.getpid()
+    assert _same_process(f"{os.getpid()} 1") is None
+    assert _same_process("garbage") is None
+
+
+def test_orphans_of_a_dead_owner_are_reaped(tmp_path: Path) -> None:
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    work = tmp_path / "digasec-abc-1"
+    work.mkdir()
+    (work / "harness.pid").write_text("999999999 1")  # an owner that does not run
+    (work / "backend.pid").write_text(f"{child.pid} {process_start_time(child.pid)}")
+    reaped = reap_orphans(tmp_path)
+    assert child.wait(10) != 0
+    assert reaped == [f"backend (pid {child.pid}) of digasec-abc-1"]
+    assert not work.exists()
+
+
+def test_work_directories_of_live_runs_are_left_alone(tmp_path: Path) -> None:
+    import os
+
+    work = tmp_path / "digasec-live-1"
+    work.mkdir()
+    (work / "harness.pid").write_text(f"{os.getpid()} {process_start_time(os.getpid())}")
+    assert reap_orphans(tmp_path) == []
+    assert work.exists()
