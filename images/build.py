@@ -19,6 +19,7 @@ image, distribution, JDK, constraints, demo sources). An image whose label match
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import platform
@@ -207,7 +208,7 @@ def docker_build(client: Any, context: Path, tag: str, *, inputs: str, network_m
         for line in text.splitlines():
             log.append(line)
             if line.startswith("Step "):
-                print(f"  {line}", flush=True)
+                say(f"  {line}")
         if "error" in chunk:
             tail = "\n".join(log[-40:])
             raise SystemExit(f"build: building {tag} failed: {chunk['error']}\n--- last lines ---\n{tail}")
@@ -228,10 +229,8 @@ def _drop_replaced(client: Any, previous: str | None, tag: str) -> None:
     import docker.errors
 
     if previous and previous != _image_id(client, tag):
-        try:
+        with contextlib.suppress(docker.errors.APIError):
             client.images.remove(previous, noprune=False)
-        except docker.errors.APIError:
-            pass
 
 
 def build_base(client: Any, *, mirror: AptSource | None, force: bool) -> Outcome:
@@ -245,7 +244,7 @@ def build_base(client: Any, *, mirror: AptSource | None, force: bool) -> Outcome
     if os.geteuid() != 0:
         raise SystemExit("build: debootstrap needs root: run images/build.sh as root (e.g. with sudo)")
     source = mirror or debian_mirror(SUITE)
-    print(f"base: debootstrap {SUITE} (minbase, {arch}) from {source.uri}", flush=True)
+    say(f"base: debootstrap {SUITE} (minbase, {arch}) from {source.uri}")
     with tempfile.TemporaryDirectory(prefix="digasec-rootfs-", dir=_scratch()) as scratch:
         rootfs = Path(scratch) / "rootfs"
         command = ["debootstrap", "--variant=minbase", f"--arch={arch}"]
@@ -282,17 +281,19 @@ def build_keycloak(client: Any, *, version: str, base_inputs: str, java_home: Pa
     inputs = (
         Inputs("keycloak/1").add("base", base_inputs.encode()).add_file("Dockerfile", dockerfile)
         .add_file("distribution", distribution.zip_path)
-        .add("jdk", str(java).encode() + _read(java / "release"))
+        .add("jdk", str(java).encode() + _read(java / "release") + _read(java / "lib" / "security" / "cacerts"))
         .hexdigest()
     )
     if not force and image_inputs(client, tag) == inputs:
         return Outcome(tag, inputs, False, time.monotonic() - started)
-    print(f"keycloak: {distribution.zip_path.name} with the Java runtime of {java}", flush=True)
+    say(f"keycloak: {distribution.zip_path.name} with the Java runtime of {java}")
     with tempfile.TemporaryDirectory(prefix="digasec-kc-context-", dir=_scratch()) as scratch:
         context = Path(scratch)
         shutil.copy(dockerfile, context / "Dockerfile")
         _unzip_stripped(distribution.zip_path, context / "keycloak")
-        shutil.copytree(java, context / "jdk", symlinks=True, ignore=shutil.ignore_patterns(*JDK_IGNORE))
+        # Links are followed: a distribution's JDK often links lib/security/cacerts to the system's trust store.
+        shutil.copytree(java, context / "jdk", symlinks=False, ignore_dangling_symlinks=True,
+                        ignore=shutil.ignore_patterns(*JDK_IGNORE))
         docker_build(client, context, tag, inputs=inputs, network_mode="none", base=BASE_TAG)
     return Outcome(tag, inputs, True, time.monotonic() - started)
 
@@ -316,13 +317,14 @@ def build_backend(client: Any, *, base_inputs: str, force: bool) -> Outcome:
     )
     if not force and image_inputs(client, BACKEND_TAG) == inputs:
         return Outcome(BACKEND_TAG, inputs, False, time.monotonic() - started)
-    print("demo-backend: wheels for Python 3.11 from the host's pip, then the image", flush=True)
+    say("demo-backend: wheels for Python 3.11 from the host's pip, then the image")
     with tempfile.TemporaryDirectory(prefix="digasec-demo-context-", dir=_scratch()) as scratch:
         context = Path(scratch)
         shutil.copy(dockerfile, context / "Dockerfile")
         shutil.copy(PROJECT / "constraints.txt", context / "constraints.txt")
         (context / "requirements.txt").write_text(requirements, encoding="utf-8")
-        shutil.copytree(PROJECT / "demo", context / "demo", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.db"))
+        shutil.copytree(PROJECT / "demo", context / "demo",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.db"))
         _download_wheels(context / "wheels", context / "requirements.txt", context / "constraints.txt")
         docker_build(client, context, BACKEND_TAG, inputs=inputs, network_mode="host", base=BASE_TAG)
     return Outcome(BACKEND_TAG, inputs, True, time.monotonic() - started)
@@ -342,6 +344,11 @@ def _download_wheels(dest: Path, requirements: Path, constraints: Path) -> None:
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------
+def say(message: str) -> None:
+    sys.stdout.write(message + "\n")
+    sys.stdout.flush()
+
+
 def _debian_arch() -> str:
     machine = platform.machine().lower()
     return {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
@@ -432,8 +439,8 @@ def main(argv: list[str] | None = None) -> int:
         outcomes.append(build_backend(client, base_inputs=base_inputs, force=args.force))
     for outcome in outcomes:
         state = "built" if outcome.built else "up to date"
-        print(f"{outcome.tag:32} {state:10} {outcome.seconds:7.1f} s  inputs {outcome.inputs}")
-    print(f"total {time.monotonic() - started:.1f} s")
+        say(f"{outcome.tag:32} {state:10} {outcome.seconds:7.1f} s  inputs {outcome.inputs}")
+    say(f"total {time.monotonic() - started:.1f} s")
     return 0
 
 

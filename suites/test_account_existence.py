@@ -7,8 +7,9 @@ registration forms. There is one item per flow; its variant is the kind of flow 
 the operation counts as one.
 
 Do no harm: each item creates its own existing and disabled account and deletes them afterwards, so wrong
-passwords never lock a user another check needs. Before every login sample Keycloak's brute-force state of those
-two accounts is reset, so a lockout the harness itself caused cannot distort the answers. Registering an unknown
+passwords never lock a user another check needs. Before every login sample that names one of them, Keycloak's
+brute-force state of that account is reset, so a lockout the harness itself caused cannot distort the answers
+(a locked account skips the password check and answers faster than an unknown one). Registering an unknown
 account creates one: its e-mail address carries the run tag and it is deleted right after the item (the run's
 clean-up by tag catches anything left). A rate limit (429) or answers that change mid-way end the item as a skip
 that says so, never as a guess.
@@ -103,7 +104,8 @@ def test_account_existence_leak(operation: Operation, variant: str, ctx: CheckCo
             observed[case].append(_checked(probe.send(case), flow, count))
     ctx.exchanges = [observed[case][-1].exchange for case in (af.EXISTING, af.UNKNOWN, af.DISABLED)]
     _no_distortion(flow, observed)
-    _not_refused_throughout(flow, observed)
+    _not_refused_throughout(flow, {s.response.status_code for samples in observed.values() for s in samples},
+                            observed[af.UNKNOWN][0].response)
     reference = [sample.observation for sample in observed[af.UNKNOWN]]
     unknown_label = af.case_label(flow.kind, af.UNKNOWN)
     findings: dict[str, list[str]] = {}
@@ -112,7 +114,8 @@ def test_account_existence_leak(operation: Operation, variant: str, ctx: CheckCo
         if differences:
             findings[case] = differences
     if findings:
-        parts = [f"{af.case_label(flow.kind, case)} vs {unknown_label}: {'; '.join(lines)}"
+        parts = [f"{af.case_label(flow.kind, case)} vs {unknown_label}: {'; '.join(lines)} (answers: "
+                 f"{_said(observed[case][0].response)} vs {_said(observed[af.UNKNOWN][0].response)})"
                  for case, lines in findings.items()]
         raise Failure(
             LEAK_TITLE,
@@ -134,7 +137,7 @@ def test_account_existence_timing(operation: Operation, variant: str, ctx: Check
     measured = interleave(settings.samples, CASES, seed=zlib.crc32(flow.label.encode()))
     durations: dict[str, list[float]] = {case: [] for case in CASES}
     statuses: dict[str, list[int]] = {case: [] for case in CASES}
-    shown: dict[str, Exchange] = {}
+    shown: dict[str, Sample] = {}
     with _probe(ctx, flow) as probe:
         probe.baseline()
         for count, case in enumerate([*warm_up, *measured], start=1):
@@ -142,8 +145,10 @@ def test_account_existence_timing(operation: Operation, variant: str, ctx: Check
             if count > len(warm_up):
                 durations[case].append(sample.elapsed)
                 statuses[case].append(sample.response.status_code)
-                shown[case] = sample.exchange
-    ctx.exchanges = [shown[case] for case in (af.EXISTING, af.UNKNOWN, af.DISABLED)]
+                shown[case] = sample
+    ctx.exchanges = [shown[case].exchange for case in (af.EXISTING, af.UNKNOWN, af.DISABLED)]
+    _not_refused_throughout(flow, {status for seen in statuses.values() for status in seen},
+                            shown[af.UNKNOWN].response)
     for case, seen in statuses.items():
         if len(set(seen)) > 1:
             pytest.skip(
@@ -233,8 +238,8 @@ class Probe:
         """Skip unless the flow demonstrably works for the check's own account (or a fresh registration)."""
 
     def send(self, case: str, *, record: bool = True) -> Sample:
-        if self.clears_lockout:
-            self._clear_lockouts()
+        if self.clears_lockout and case != af.UNKNOWN:
+            self.ctx.clear_lockout(self.accounts.existing if case == af.EXISTING else self.accounts.disabled)
         account = self.accounts.account(case, fresh=self.flow.kind == "registration")
         response, exchange, elapsed = self._send(account, record=record)
         return Sample(case, response, exchange, elapsed, account.literals())
@@ -481,18 +486,16 @@ def _no_distortion(flow: af.AccountFlow, observed: dict[str, list[Sample]]) -> N
                         "the answers, so a comparison would be a guess; no verdict")
 
 
-def _not_refused_throughout(flow: af.AccountFlow, observed: dict[str, list[Sample]]) -> None:
+def _not_refused_throughout(flow: af.AccountFlow, statuses: set[int], example: httpx.Response) -> None:
     """Every case refused alike as invalid or unauthorised: the harness's request does not fit, nothing learned.
 
     Only for flows without a positive baseline (a backend's password reset or availability check); a login
     refuses wrong passwords by design, and logins and registrations have proved to work in their baseline."""
     if flow.keycloak is not None or flow.kind in ("login", "registration"):
         return
-    statuses = {sample.response.status_code for samples in observed.values() for sample in samples}
     if len(statuses) == 1 and (status := next(iter(statuses))) in INVALID_REQUEST | NEEDS_CREDENTIALS:
         why = "as invalid" if status in INVALID_REQUEST else "for lack of credentials"
-        sample = observed[af.UNKNOWN][0].response
-        pytest.skip(f"`{flow.label}` refused every request {why} ({status}: {_excerpt(sample.text)}) whichever "
+        pytest.skip(f"`{flow.label}` refused every request {why} ({status}: {_excerpt(example.text)}) whichever "
                     "account it named: the harness's request does not fit the operation, so nothing was compared")
 
 
@@ -500,6 +503,17 @@ def _advice(ctx: CheckContext, flow: af.AccountFlow, cases: Iterable[str]) -> st
     if flow.keycloak is None:
         return ""
     return f". Keycloak: {af.keycloak_advice(flow, ctx.realm_settings(), cases)}"
+
+
+def _said(response: httpx.Response) -> str:
+    """What an answer tells a person, in short: a redirect's target, the message on a page, or the body."""
+    if response.is_redirect:
+        return f"{response.status_code} redirect to {response.headers.get('location', '').split('?')[0]}"
+    if "html" in response.headers.get("content-type", ""):
+        feedback = af.page_feedback(response.text)
+        return f"{response.status_code} page saying {_excerpt(feedback, 100)!r}" if feedback else \
+            f"{response.status_code} page without a message"
+    return f"{response.status_code} {_excerpt(response.text, 100)!r}"
 
 
 def _status_story(statuses: list[int]) -> str:

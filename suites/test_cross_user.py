@@ -68,6 +68,11 @@ def excerpt(text: str, needle: str, *, width: int = 40) -> str:
     return f"{'…' if start else ''}{snippet}{'…' if end < len(text) else ''}"
 
 
+def contains_value(text: str, value: str) -> bool:
+    """Whether `value` occurs in `text` as a whole (`user1` is not in `user10`)."""
+    return re.search(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])", text) is not None
+
+
 def foreign_canaries(text: str, canaries: Mapping[str, str], reader: str) -> dict[str, str]:
     """The users (key -> canary) other than `reader` whose canary occurs in `text`."""
     return {owner: canary for owner, canary in canaries.items() if owner != reader and canary in text}
@@ -465,7 +470,7 @@ def _read_proof(ctx: CheckContext, op: Operation, request: Request, baseline: ht
         return f"containing {victim.key}'s canary: `{excerpt(text, victim.canary)}`"
     asked = f"{request.path} {request.params}"
     for label, value in (("e-mail address", victim.email), ("username", victim.username), ("user id", victim.sub)):
-        if value and value not in asked and value in text:
+        if value and not contains_value(asked, value) and contains_value(text, value):
             return f"containing {victim.key}'s {label}: `{excerpt(text, value)}`"
     own_request = ctx.request_for(op, attacker)
     own = ctx.send(own_request, bearer=ctx.token(attacker))
