@@ -85,8 +85,8 @@ def test_remote_target_needs_allow_remote(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_external_launcher_needs_urls(tmp_path: Path) -> None:
+    text = "name: t\nenvironment: ci\nlauncher: external\nbackend: {}\nkeycloak: {realm: r}\n"
     with pytest.raises(ProfileError, match=r"needs backend\.base_url"):
-        text = "name: t\nenvironment: ci\nlauncher: external\nbackend: {}\nkeycloak: {realm: r}\n"
         load_profile(write(tmp_path, text))
 
 
