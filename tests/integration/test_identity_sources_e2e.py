@@ -68,8 +68,8 @@ ACCOUNTS_YAML = "\n".join(
 
 
 def assert_same_where_allowed(admin: Scan, other: Scan, source: str) -> None:
-    admin_outcomes, other_outcomes = outcomes(admin), outcomes(other)
     assert other.exit_code == 1, other.console[-3000:]
+    admin_outcomes, other_outcomes = outcomes(admin), outcomes(other)
     compared = 0
     for key, outcome in admin_outcomes.items():
         if key[3] in ADMIN_ONLY_VARIANTS and outcome != "skip":

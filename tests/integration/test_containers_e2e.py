@@ -1,0 +1,272 @@
+"""The containers launcher end to end, against a real Docker engine and the locally built images (images/build.sh).
+
+The demo scan through profiles/demo-containers.yaml must give the same (check, method, path, outcome) set as the
+process launcher's scan of profiles/demo.yaml, and every run, also one that fails or is interrupted, must leave
+the engine as it found it. Tests that need the engine are skipped only when docker is absent altogether; an
+installed engine that does not answer, or missing images, fail with what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from fixtures.launchers.containers import LABEL_HOST, LABEL_PID, LABEL_ROLE, LABEL_RUN, ContainersLauncher
+from fixtures.profile import load_profile
+from tests.integration.conftest import PROJECT, Scan, run_cli
+
+pytestmark = pytest.mark.integration
+
+KEYCLOAK_IMAGE = "digasec/keycloak:26.7.3"
+BACKEND_IMAGE = "digasec/demo-backend:local"
+
+
+def docker_present() -> bool:
+    return bool(
+        shutil.which("docker") or shutil.which("dockerd") or os.environ.get("DOCKER_HOST")
+        or Path("/var/run/docker.sock").exists()
+    )
+
+
+needs_docker = pytest.mark.skipif(
+    not docker_present(),
+    reason="docker is absent (no docker or dockerd command, no /var/run/docker.sock, no DOCKER_HOST), so the "
+    "containers launcher is not tested here: install docker.io, start `dockerd --bridge=none`, run images/build.sh",
+)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Any]:
+    import docker
+
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except Exception as exc:
+        pytest.fail(f"docker is installed but no engine answers ({exc}): start `dockerd --bridge=none` (or set "
+                    "DOCKER_HOST)")
+    missing = [image for image in (KEYCLOAK_IMAGE, BACKEND_IMAGE) if not client.images.list(name=image)]
+    if missing:
+        pytest.fail(f"images {missing} are not built: run images/build.sh")
+    yield client
+    client.close()
+
+
+def engine_state(client: Any) -> tuple[set[str], set[str]]:
+    """What `docker ps -a` and `docker network ls` show: container ids and network ids."""
+    return ({c.id for c in client.containers.list(all=True)}, {n.id for n in client.networks.list()})
+
+
+@dataclass
+class ContainersScan:
+    scan: Scan
+    before: tuple[set[str], set[str]]
+    after: tuple[set[str], set[str]]
+
+
+@pytest.fixture(scope="session")
+def containers_scan(engine: Any, tmp_path_factory: pytest.TempPathFactory) -> ContainersScan:
+    before = engine_state(engine)
+    scan = run_cli("run", "--profile", "profiles/demo-containers.yaml", out=tmp_path_factory.mktemp("containers"))
+    return ContainersScan(scan, before, engine_state(engine))
+
+
+def write_profile(tmp_path: Path, *, network: str = "host", keycloak_args: str = "[]", services: str = "",
+                  backend_env: str = "") -> Path:
+    path = tmp_path / "containers.yaml"
+    path.write_text(f"""
+name: containers launcher test
+environment: ci
+launcher: containers
+containers:
+  network: {network}
+  keycloak:
+    image: {KEYCLOAK_IMAGE}
+    args: {keycloak_args}
+  backend:
+    image: {BACKEND_IMAGE}
+{services}
+backend:
+  command: ["python", "-m", "demo", "--host", "{{host}}", "--port", "{{port}}"]
+  env:
+    KEYCLOAK_URL: "{{keycloak_url}}"
+    KEYCLOAK_REALM: "{{realm}}"
+    DEMO_FLAWS: all
+{backend_env}
+keycloak:
+  version: 26.7.3
+  realm: diga
+  realm_import: {PROJECT / "demo" / "realm.json"}
+  start_timeout_s: 180
+identity:
+  users: 2
+  audience: diga-api
+""")
+    return path
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+# -- the demo scan -------------------------------------------------------------------------------------------------
+@needs_docker
+def test_same_outcomes_as_the_process_launcher(containers_scan: ContainersScan, demo_scan: Scan) -> None:
+    scan = containers_scan.scan
+    assert scan.exit_code == demo_scan.exit_code == 1, scan.console[-3000:]
+    both = {r["check"] for r in scan.results} & {r["check"] for r in demo_scan.results}
+    assert {"unauthenticated_access", "invalid_token", "cross_user_read"} <= both
+    containers, process = scan.outcomes(*both), demo_scan.outcomes(*both)
+    assert containers == process, (
+        f"only in containers: {sorted(containers - process)[:20]}\nonly in process: {sorted(process - containers)[:20]}"
+    )
+    run = scan.findings["run"]
+    assert run["target"]["base_url"].startswith("http://127.0.0.1:")
+    assert run["target"]["keycloak_url"].startswith("http://127.0.0.1:")
+    assert run["target"]["keycloak_version"] == "26.7.3"
+    assert run["boot_seconds"] > 0
+
+
+@needs_docker
+def test_the_scan_leaves_no_container_behind(containers_scan: ContainersScan) -> None:
+    assert containers_scan.scan.exit_code in (0, 1), containers_scan.scan.console[-3000:]
+    assert containers_scan.after == containers_scan.before
+
+
+# -- failures you can act on ---------------------------------------------------------------------------------------
+def test_unreachable_engine_exits_3_and_says_what_to_do(tmp_path: Path) -> None:
+    dead = f"unix://{tmp_path}/no-engine.sock"
+    scan = run_cli("run", "--profile", "profiles/demo-containers.yaml", out=tmp_path / "out",
+                   env={"DOCKER_HOST": dead})
+    assert scan.exit_code == 3, scan.console[-3000:]
+    assert f"no Docker engine answers at {dead}" in scan.console
+    assert "dockerd --bridge=none" in scan.console
+    assert "Traceback" not in scan.console
+
+
+@needs_docker
+def test_a_container_that_exits_stops_the_run_with_its_log_and_removes_everything(engine: Any, tmp_path: Path) -> None:
+    """A service that comes up, then Keycloak that exits at once: exit 3 with Keycloak's log tail, and nothing of
+    the run is left. A container of a killed run (its process is gone) is removed on the way."""
+    leftover = engine.containers.create(
+        BACKEND_IMAGE, command=["true"], network_mode="none",
+        labels={LABEL_RUN: "0badc0ffee00", LABEL_PID: str(dead_pid()), LABEL_HOST: socket.gethostname(),
+                LABEL_ROLE: "backend"},
+    )
+    before = engine_state(engine)
+    services = """  services:
+    files:
+      image: digasec/demo-backend:local
+      command: ["python", "-m", "http.server", "{port}", "--bind", "{host}"]
+      port: 8000
+"""
+    profile = write_profile(tmp_path, keycloak_args='["--no-such-option"]', services=services,
+                            backend_env='    FILES_URL: "http://{files_host}:{files_port}/"')
+    scan = run_cli("run", "--profile", str(profile), out=tmp_path / "out", timeout=300)
+    assert scan.exit_code == 3, scan.console[-3000:]
+    assert f"Keycloak ({KEYCLOAK_IMAGE}" in scan.console
+    assert "exited during start-up" in scan.console
+    assert "--- last lines of the log ---" in scan.console
+    assert "no-such-option" in scan.console.split("--- last lines of the log ---", 1)[1]
+    containers, networks = engine_state(engine)
+    assert containers == before[0] - {leftover.id}
+    assert networks == before[1]
+
+
+@needs_docker
+def test_a_service_that_never_gets_ready_times_out_with_its_log(engine: Any, tmp_path: Path) -> None:
+    before = engine_state(engine)
+    services = """  services:
+    slow:
+      image: digasec/demo-backend:local
+      command: ["python", "-c", "import time; print('slow service waiting', flush=True); time.sleep(600)"]
+      port: 5999
+      ready_timeout_s: 4
+"""
+    scan = run_cli("run", "--profile", str(write_profile(tmp_path, services=services)), out=tmp_path / "out",
+                   timeout=300)
+    assert scan.exit_code == 3, scan.console[-3000:]
+    assert "the service 'slow' (digasec/demo-backend:local) did not accept connections on 127.0.0.1:" in scan.console
+    assert "within 4 s" in scan.console
+    assert "slow service waiting" in scan.console
+    assert engine_state(engine) == before
+
+
+@needs_docker
+def test_ctrl_c_during_boot_removes_the_containers(engine: Any, tmp_path: Path) -> None:
+    before = engine_state(engine)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fixtures.cli", "run", "--profile", str(write_profile(tmp_path)),
+         "--out", str(tmp_path / "out")],
+        cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        mine = {"label": [f"{LABEL_PID}={process.pid}", f"{LABEL_ROLE}=keycloak"]}
+        while time.monotonic() < deadline and not engine.containers.list(filters=mine):
+            assert process.poll() is None, process.communicate()[0][-3000:]
+            time.sleep(0.2)
+        assert engine.containers.list(filters=mine), "Keycloak's container never started"
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=120)[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode != 0, output[-3000:]
+    assert engine.containers.list(all=True, filters={"label": f"{LABEL_PID}={process.pid}"}) == []
+    assert engine_state(engine) == before
+
+
+# -- the network mode for users' machines ------------------------------------------------------------------------
+@needs_docker
+def test_bridge_network_publishes_on_loopback_only_and_containers_reach_keycloak_by_name(
+    engine: Any, tmp_path: Path
+) -> None:
+    before = engine_state(engine)
+    profile = load_profile(write_profile(
+        tmp_path, network="bridge", backend_env='    KEYCLOAK_INTERNAL_URL: "{keycloak_internal_url}"'
+    ))
+    launcher = ContainersLauncher(profile, tmp_path)
+    try:
+        env = launcher.boot()
+        assert httpx.get(f"{env.base_url}/health", trust_env=False).status_code == 200
+        discovery = httpx.get(f"{env.issuer}/.well-known/openid-configuration", trust_env=False).json()
+        assert discovery["issuer"] == env.issuer
+        assert env.keycloak_url.startswith("http://127.0.0.1:")
+
+        mine = engine.containers.list(filters={"label": f"{LABEL_RUN}={launcher.run_id}"})
+        assert {c.labels[LABEL_ROLE] for c in mine} == {"keycloak", "backend"}
+        for container in mine:
+            bindings = [b for ports in container.attrs["NetworkSettings"]["Ports"].values() if ports for b in ports]
+            assert bindings
+            assert {b["HostIp"] for b in bindings} == {"127.0.0.1"}
+
+        backend = next(c for c in mine if c.labels[LABEL_ROLE] == "backend")
+        probe = (
+            "import json, os, urllib.request; "
+            "url = os.environ['KEYCLOAK_INTERNAL_URL'] + '/realms/diga/.well-known/openid-configuration'; "
+            "print(json.dumps(json.load(urllib.request.urlopen(url))))"
+        )
+        result = backend.exec_run(["python", "-c", probe])
+        assert result.exit_code == 0, result.output.decode()[-2000:]
+        inside = httpx.Response(200, content=result.output).json()
+        assert inside["issuer"] == env.issuer  # tokens carry the URL the harness uses
+        assert inside["jwks_uri"].startswith("http://keycloak:8080/")  # keys come through the network name
+    finally:
+        assert launcher.stop() == []
+    assert engine_state(engine) == before
