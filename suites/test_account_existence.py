@@ -114,8 +114,8 @@ def test_account_existence_leak(operation: Operation, variant: str, ctx: CheckCo
         if differences:
             findings[case] = differences
     if findings:
-        parts = [f"{af.case_label(flow.kind, case)} vs {unknown_label}: {'; '.join(lines)} (answers: "
-                 f"{_said(observed[case][0].response)} vs {_said(observed[af.UNKNOWN][0].response)})"
+        parts = [f"{af.case_label(flow.kind, case)} vs {unknown_label}: {'; '.join(lines)}"
+                 + _answers(observed[case][0].response, observed[af.UNKNOWN][0].response)
                  for case, lines in findings.items()]
         raise Failure(
             LEAK_TITLE,
@@ -503,6 +503,13 @@ def _advice(ctx: CheckContext, flow: af.AccountFlow, cases: Iterable[str]) -> st
     if flow.keycloak is None:
         return ""
     return f". Keycloak: {af.keycloak_advice(flow, ctx.realm_settings(), cases)}"
+
+
+def _answers(first: httpx.Response, second: httpx.Response) -> str:
+    """For pages and redirects, whose body excerpts say little: what each answer tells a person."""
+    if not any(r.is_redirect or "html" in r.headers.get("content-type", "") for r in (first, second)):
+        return ""
+    return f" (answers: {_said(first)} vs {_said(second)})"
 
 
 def _said(response: httpx.Response) -> str:
