@@ -31,18 +31,24 @@ def render(report: Path, screenshot: Path, net_log: Path) -> None:
         )
 
 
-def urls_in(net_log: Path) -> set[str]:
+def net_events(net_log: Path) -> list[tuple[str, dict[str, object]]]:
     text = net_log.read_text(errors="replace").rstrip().rstrip(",")
     if not text.endswith("}"):
         text += "]}"  # Chromium may end the log without closing the event list
     data = json.loads(text)
-    found = set()
-    for event in data.get("events", []):
-        params = event.get("params", {})
-        for key in ("url", "original_url", "host"):
-            if isinstance(params.get(key), str):
-                found.add(params[key])
-    return found
+    names = {number: name for name, number in data["constants"]["logEventTypes"].items()}
+    return [(names.get(event["type"], "?"), event.get("params", {})) for event in data.get("events", [])]
+
+
+def page_requests(events: list[tuple[str, dict[str, object]]]) -> set[str]:
+    """Requests the page made. Chromium's own background requests carry no origin ('not an origin')."""
+    return {str(params["url"]) for name, params in events
+            if name == "URL_REQUEST_START_JOB" and params.get("initiator") != "not an origin"}
+
+
+def connections(events: list[tuple[str, dict[str, object]]]) -> set[str]:
+    """Addresses Chromium opened a socket to: none may be outside loopback."""
+    return {str(params.get("address")) for name, params in events if name == "TCP_CONNECT_ATTEMPT"}
 
 
 def test_report_renders_offline_with_every_section(demo_scan: Scan, tmp_path: Path) -> None:
@@ -54,9 +60,19 @@ def test_report_renders_offline_with_every_section(demo_scan: Scan, tmp_path: Pa
     screenshot, net_log = ARTIFACTS / "report-demo.png", tmp_path / "net-log.json"
     render(report, screenshot, net_log)
     assert screenshot.stat().st_size > 10_000
-    outside = {url for url in urls_in(net_log) if not url.startswith(("file://", "data:"))}
-    assert outside == set()
+    events = net_events(net_log)
+    assert events  # the net log was written
+    assert {url for url in page_requests(events) if not url.startswith(("file://", "data:"))} == set()
+    assert {address for address in connections(events) if not address.startswith("127.")} == set()
     print(f"screenshot: {screenshot}")
+
+
+def test_the_offline_check_can_fail(tmp_path: Path) -> None:
+    """Control: a page that loads an outside image is caught (the name resolves nowhere: no packet leaves)."""
+    page = tmp_path / "leaky.html"
+    page.write_text('<html><body><img src="http://reports.example.invalid/logo.png"></body></html>')
+    render(page, tmp_path / "leaky.png", tmp_path / "net-log.json")
+    assert "http://reports.example.invalid/logo.png" in page_requests(net_events(tmp_path / "net-log.json"))
 
 
 def test_pdf_has_pages(demo_scan: Scan) -> None:

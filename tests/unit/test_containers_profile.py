@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import os
 import socket
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -16,12 +18,16 @@ import pytest
 from fixtures.errors import BootError, ProfileError
 from fixtures.launchers import make_launcher
 from fixtures.launchers.containers import (
+    LABEL_PID,
+    LABEL_PID_START,
     ContainersLauncher,
     default_keycloak_image,
     fill,
+    owner_running,
     port_answers,
     run_id_for,
 )
+from fixtures.launchers.process import process_start_time
 from fixtures.profile import load_profile
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -149,6 +155,17 @@ def test_run_id_comes_from_the_work_directory(tmp_path: Path) -> None:
     assert fresh != run_id_for(tmp_path)
 
 
+def test_leftovers_belong_to_runs_whose_process_is_gone() -> None:
+    me = str(os.getpid())
+    assert owner_running({LABEL_PID: me, LABEL_PID_START: process_start_time(os.getpid())})
+    assert owner_running({LABEL_PID: me})
+    assert not owner_running({LABEL_PID: me, LABEL_PID_START: "1"})  # the pid was reused by another process
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert not owner_running({LABEL_PID: str(child.pid)})
+    assert not owner_running({})
+
+
 # -- readiness of a port ---------------------------------------------------------------------------------------------
 def _server(behaviour: str) -> tuple[socket.socket, int]:
     server = socket.socket()
@@ -205,35 +222,35 @@ def test_mirror_from_deb822_sources(tmp_path: Path) -> None:
     build = load_build_script()
     (tmp_path / "sources.list.d").mkdir()
     (tmp_path / "sources.list.d" / "debian.sources").write_text(
-        "Types: deb\n# a comment\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\n"
+        "Types: deb\n# a comment\nURIs: http://mirror.invalid/debian\nSuites: bookworm bookworm-updates\n"
         "Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n"
-        "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\nComponents: main\n"
+        "Types: deb\nURIs: http://mirror.invalid/debian-security\nSuites: bookworm-security\nComponents: main\n"
     )
     source = build.debian_mirror("bookworm", tmp_path)
-    assert source.uri == "http://mirror.example/debian"
+    assert source.uri == "http://mirror.invalid/debian"
     assert source.signed_by == "/usr/share/keyrings/debian-archive-keyring.gpg"
 
 
 def test_mirror_from_one_line_sources_skips_disabled_and_other_suites(tmp_path: Path) -> None:
     build = load_build_script()
     (tmp_path / "sources.list").write_text(
-        "# deb http://commented.example/debian bookworm main\n"
-        "deb-src http://src.example/debian bookworm main\n"
-        "deb http://other.example/debian trixie main\n"
-        "deb [arch=amd64 signed-by=/k.gpg] http://one.example/debian bookworm main contrib\n"
+        "# deb http://commented.invalid/debian bookworm main\n"
+        "deb-src http://src.invalid/debian bookworm main\n"
+        "deb http://other.invalid/debian trixie main\n"
+        "deb [arch=amd64 signed-by=/k.gpg] http://one.invalid/debian bookworm main contrib\n"
     )
     (tmp_path / "sources.list.d").mkdir()
     (tmp_path / "sources.list.d" / "off.sources").write_text(
-        "Enabled: no\nTypes: deb\nURIs: http://disabled.example/debian\nSuites: bookworm\nComponents: main\n"
+        "Enabled: no\nTypes: deb\nURIs: http://disabled.invalid/debian\nSuites: bookworm\nComponents: main\n"
     )
     source = build.debian_mirror("bookworm", tmp_path)
-    assert source.uri == "http://one.example/debian"
+    assert source.uri == "http://one.invalid/debian"
     assert source.signed_by == "/k.gpg"
 
 
 def test_no_mirror_tells_how_to_pass_one(tmp_path: Path) -> None:
     build = load_build_script()
-    (tmp_path / "sources.list").write_text("deb http://other.example/ubuntu noble main\n")
+    (tmp_path / "sources.list").write_text("deb http://other.invalid/ubuntu noble main\n")
     with pytest.raises(SystemExit, match="--mirror URL"):
         build.debian_mirror("bookworm", tmp_path)
 
