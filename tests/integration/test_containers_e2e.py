@@ -8,7 +8,9 @@ installed engine that does not answer, or missing images, fail with what to do.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import shutil
 import signal
 import socket
@@ -229,6 +231,44 @@ def test_ctrl_c_during_boot_removes_the_containers(engine: Any, tmp_path: Path) 
             process.wait()
     assert process.returncode != 0, output[-3000:]
     assert engine.containers.list(all=True, filters={"label": f"{LABEL_PID}={process.pid}"}) == []
+    assert engine_state(engine) == before
+
+
+def listeners(pids: set[int]) -> list[str]:
+    """Local addresses of the TCP/UDP sockets these processes listen on (`ss`, host network namespace)."""
+    out = subprocess.run(["ss", "-H", "-lntup"], capture_output=True, text=True, check=True).stdout
+    found = []
+    for line in out.splitlines():
+        owners = {int(pid) for pid in re.findall(r"pid=(\d+),", line)}
+        if owners & pids:
+            found.append(line.split()[4])
+    return found
+
+
+def is_loopback(address: str) -> bool:
+    host = address.rsplit(":", 1)[0].strip("[]").removeprefix("::ffff:")
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@needs_docker
+@pytest.mark.skipif(shutil.which("ss") is None, reason="needs `ss` (Debian package iproute2)")
+def test_host_network_servers_listen_on_loopback_only(engine: Any, tmp_path: Path) -> None:
+    before = engine_state(engine)
+    launcher = ContainersLauncher(load_profile(PROJECT / "profiles" / "demo-containers.yaml"), tmp_path)
+    try:
+        env = launcher.boot()
+        assert env.base_url.startswith("http://127.0.0.1:")
+        mine = engine.containers.list(filters={"label": f"{LABEL_RUN}={launcher.run_id}"})
+        assert {c.labels[LABEL_ROLE] for c in mine} == {"keycloak", "backend"}
+        pids = {int(row[0]) for c in mine for row in c.top(ps_args="-o pid")["Processes"]}
+        addresses = listeners(pids)
+        assert len(addresses) >= 3, addresses  # Keycloak http + management, the backend
+        assert [a for a in addresses if not is_loopback(a)] == []
+    finally:
+        assert launcher.stop() == []
     assert engine_state(engine) == before
 
 

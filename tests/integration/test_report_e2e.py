@@ -42,7 +42,7 @@ def net_events(net_log: Path) -> list[tuple[str, dict[str, object]]]:
 
 def page_requests(events: list[tuple[str, dict[str, object]]]) -> set[str]:
     """Requests the page made. Chromium's own background requests carry no origin ('not an origin')."""
-    return {str(params["url"]) for name, params in events
+    return {str(params.get("url")) for name, params in events
             if name == "URL_REQUEST_START_JOB" and params.get("initiator") != "not an origin"}
 
 
