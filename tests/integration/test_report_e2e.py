@@ -42,8 +42,8 @@ def net_events(net_log: Path) -> list[tuple[str, dict[str, object]]]:
 
 def page_requests(events: list[tuple[str, dict[str, object]]]) -> set[str]:
     """Requests the page made. Chromium's own background requests carry no origin ('not an origin')."""
-    return {str(params.get("url")) for name, params in events
-            if name == "URL_REQUEST_START_JOB" and params.get("initiator") != "not an origin"}
+    return {str(params["url"]) for name, params in events
+            if name == "URL_REQUEST_START_JOB" and "url" in params and params.get("initiator") != "not an origin"}
 
 
 def connections(events: list[tuple[str, dict[str, object]]]) -> set[str]:
