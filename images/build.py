@@ -6,8 +6,8 @@
    turned into an image with `docker import`. The Debian mirror is the one apt on this machine uses (read from
    /etc/apt/sources.list and /etc/apt/sources.list.d/), or `--mirror URL` / DIGASEC_DEBIAN_MIRROR.
 2. `digasec/keycloak:<version>`: the Keycloak server distribution (the Maven artifact the process launcher uses,
-   from its cache) and a Java 21+ runtime from this machine, pre-built with `kc.sh build --db=dev-mem
-   --health-enabled=true`.
+   from its cache) and a Java 21+ runtime from this machine, pre-built with `kc.sh build` and the process
+   launcher's options (`--db=dev-mem --health-enabled=true --cache=local`).
 3. `digasec/demo-backend:local`: Debian's python3, the project's pinned dependencies (constraints.txt) installed
    with pip inside the build (from wheels the host's pip downloads, so the build needs no index access of its
    own), and the demo/ package.
@@ -195,13 +195,15 @@ class Outcome:
     seconds: float
 
 
-def docker_build(client: Any, context: Path, tag: str, *, inputs: str, network_mode: str, base: str) -> None:
+def docker_build(client: Any, context: Path, tag: str, *, inputs: str, network_mode: str, base: str,
+                 buildargs: dict[str, str] | None = None) -> None:
     """`docker build` through the engine's API (the classic builder: no buildx needed), printing the steps."""
     previous = _image_id(client, tag)
     log: list[str] = []
     stream = client.api.build(
         path=str(context), tag=tag, rm=True, forcerm=True, pull=False, decode=True, network_mode=network_mode,
-        buildargs={"BASE": base}, labels={INPUTS_LABEL: inputs, "org.opencontainers.image.vendor": "digasec"},
+        buildargs={"BASE": base, **(buildargs or {})},
+        labels={INPUTS_LABEL: inputs, "org.opencontainers.image.vendor": "digasec"},
     )
     for chunk in stream:
         text = str(chunk.get("stream") or chunk.get("status") or "")
@@ -269,7 +271,8 @@ def build_base(client: Any, *, mirror: AptSource | None, force: bool) -> Outcome
 
 
 def build_keycloak(client: Any, *, version: str, base_inputs: str, java_home: Path | None, force: bool) -> Outcome:
-    from fixtures.launchers.keycloak import KeycloakDistribution, find_java
+    # The process launcher's build options: one source of truth for both launchers.
+    from fixtures.launchers.keycloak import _BUILD_OPTIONS, KeycloakDistribution, find_java
 
     started = time.monotonic()
     tag = keycloak_tag(version)
@@ -280,6 +283,7 @@ def build_keycloak(client: Any, *, version: str, base_inputs: str, java_home: Pa
         distribution.ensure(java)  # fetches the Maven artifact into the cache (and builds the process launcher's copy)
     inputs = (
         Inputs("keycloak/1").add("base", base_inputs.encode()).add_file("Dockerfile", dockerfile)
+        .add("build options", " ".join(_BUILD_OPTIONS).encode())
         .add_file("distribution", distribution.zip_path)
         .add("jdk", str(java).encode() + _read(java / "release") + _read(java / "lib" / "security" / "cacerts"))
         .hexdigest()
@@ -294,7 +298,8 @@ def build_keycloak(client: Any, *, version: str, base_inputs: str, java_home: Pa
         # Links are followed: a distribution's JDK often links lib/security/cacerts to the system's trust store.
         shutil.copytree(java, context / "jdk", symlinks=False, ignore_dangling_symlinks=True,
                         ignore=shutil.ignore_patterns(*JDK_IGNORE))
-        docker_build(client, context, tag, inputs=inputs, network_mode="none", base=BASE_TAG)
+        docker_build(client, context, tag, inputs=inputs, network_mode="none", base=BASE_TAG,
+                     buildargs={"KC_BUILD_OPTIONS": " ".join(_BUILD_OPTIONS)})
     return Outcome(tag, inputs, True, time.monotonic() - started)
 
 

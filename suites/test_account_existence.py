@@ -6,13 +6,16 @@ or discovered, fixtures/account_flows.py) and Keycloak's own token endpoint, log
 registration forms. There is one item per flow; its variant is the kind of flow and the record's `note` says why
 the operation counts as one.
 
-Do no harm: each item creates its own existing and disabled account and deletes them afterwards, so wrong
-passwords never lock a user another check needs. Before every login sample that names one of them, Keycloak's
-brute-force state of that account is reset, so a lockout the harness itself caused cannot distort the answers
-(a locked account skips the password check and answers faster than an unknown one). Registering an unknown
-account creates one: its e-mail address carries the run tag and it is deleted right after the item (the run's
-clean-up by tag catches anything left). A rate limit (429) or answers that change mid-way end the item as a skip
-that says so, never as a guess.
+Do no harm: each item creates its own accounts (an existing one, for login flows a pool of four, and a disabled
+one) and deletes them afterwards, so wrong passwords never lock a user another check needs. Keycloak's brute-force
+protection must not lock them either, because a locked account skips the password check and answers faster than
+an unknown one: login samples rotate over the pool, never fail the same account twice within the realm's
+quickLoginCheckMilliSeconds, and each wrong password is followed by a correct login (not timed) that makes Keycloak
+forget it. Resetting the lockout through the admin API instead would make Keycloak reload the account, which itself
+shifts the next sample's time by tens of milliseconds (measured: it hid the disabled-account difference of
+Keycloak's login form). Registering an unknown account creates one: its e-mail address carries the run tag and it
+is deleted right after the item (the run's clean-up by tag catches anything left). A rate limit (429), a lockout or
+answers that change mid-way end the item as a skip that says so, never as a guess.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ if TYPE_CHECKING:
 LEAK_TITLE = "Account flow reveals whether an account exists"
 TIMING_TITLE = "Account flow's response time reveals whether an account exists"
 CASES = (af.EXISTING, af.DISABLED, af.UNKNOWN)
+POOL = 4  # existing accounts that login samples rotate over (see Probe._next_turn)
+LOGIN_RETRY_PAUSES_S = (0.25, 0.5, 1.0)  # a correct login refused right after a failure is repeated (Probe)
 COMPARED = (af.EXISTING, af.DISABLED)
 FILLER = "Digasec"
 TOO_MANY_REQUESTS = 429
@@ -102,6 +107,7 @@ def test_account_existence_leak(operation: Operation, variant: str, ctx: CheckCo
         observed: dict[str, list[Sample]] = {case: [] for case in CASES}
         for count, case in enumerate([case for _ in range(rounds) for case in CASES], start=1):
             observed[case].append(_checked(probe.send(case), flow, count))
+        probe.no_lockout()
     ctx.exchanges = [observed[case][-1].exchange for case in (af.EXISTING, af.UNKNOWN, af.DISABLED)]
     _no_distortion(flow, observed)
     _not_refused_throughout(flow, {s.response.status_code for samples in observed.values() for s in samples},
@@ -146,6 +152,7 @@ def test_account_existence_timing(operation: Operation, variant: str, ctx: Check
                 durations[case].append(sample.elapsed)
                 statuses[case].append(sample.response.status_code)
                 shown[case] = sample
+        probe.no_lockout()
     ctx.exchanges = [shown[case].exchange for case in (af.EXISTING, af.UNKNOWN, af.DISABLED)]
     _not_refused_throughout(flow, {status for seen in statuses.values() for status in seen},
                             shown[af.UNKNOWN].response)
@@ -192,9 +199,10 @@ class Sample:
 
 @dataclass
 class Accounts:
-    """The identities a check's cases use: its own existing and disabled account, and unknown ones."""
+    """The identities a check's cases use: its own existing accounts (one, or a pool that login samples rotate
+    over), its own disabled account, and unknown ones."""
 
-    existing: TestUser
+    existing: list[TestUser]
     disabled: TestUser
     run_tag: str
     kind: str
@@ -203,19 +211,21 @@ class Accounts:
     unknown_key: str = field(default_factory=lambda: _new_key())
     registered: list[str] = field(default_factory=list)
 
-    def account(self, case: str, *, fresh: bool = False) -> af.Account:
-        """What a case sends. Registrations of an unknown account (`fresh`) each use a new, unused identity."""
+    def account(self, case: str, *, fresh: bool = False, turn: int = 0) -> af.Account:
+        """What a case sends. Registrations of an unknown account (`fresh`) each use a new, unused identity;
+        `turn` picks the existing account of the pool."""
         password = self.new_password if self.kind == "registration" else self.wrong_password
         if case == af.UNKNOWN:
             username = f"{self.run_tag}-{_new_key() if fresh else self.unknown_key}"
             if fresh:
                 self.registered.append(f"{username}@example.org")
             return af.Account(username, f"{username}@example.org", password)
-        user = self.existing if case == af.EXISTING else self.disabled
+        user = self.existing[turn % len(self.existing)] if case == af.EXISTING else self.disabled
         return af.Account(user.username, user.email, password)
 
-    def correct(self) -> af.Account:
-        return af.Account(self.existing.username, self.existing.email, self.existing.password)
+    def correct(self, turn: int = 0) -> af.Account:
+        user = self.existing[turn % len(self.existing)]
+        return af.Account(user.username, user.email, user.password)
 
 
 def _new_key() -> str:
@@ -231,25 +241,81 @@ class Probe:
         self.flow = flow
         self.accounts = accounts
         realm = ctx.realm_settings()
-        self.clears_lockout = flow.kind == "login" and bool(realm.get("bruteForceProtected"))
+        self.resets_failures = flow.kind == "login" and bool(realm.get("bruteForceProtected"))
+        self.spacing_s = 1.25 * float(realm.get("quickLoginCheckMilliSeconds") or 1000) / 1000
         self.by_email = bool(realm.get("loginWithEmailAllowed"))
+        self.turn = 0
+        self.last_failure: dict[int, float] = {}
+        self.lockouts = 0
 
     def baseline(self) -> None:
         """Skip unless the flow demonstrably works for the check's own account (or a fresh registration)."""
 
     def send(self, case: str, *, record: bool = True) -> Sample:
-        if self.clears_lockout and case != af.UNKNOWN:
-            self.ctx.clear_lockout(self.accounts.existing if case == af.EXISTING else self.accounts.disabled)
-        account = self.accounts.account(case, fresh=self.flow.kind == "registration")
+        turn = self._next_turn() if case == af.EXISTING and self.resets_failures else 0
+        account = self.accounts.account(case, fresh=self.flow.kind == "registration", turn=turn)
         response, exchange, elapsed = self._send(account, record=record)
+        if case == af.EXISTING and self.resets_failures:
+            self.last_failure[turn] = time.monotonic()
+            self._forget_failure(turn)
         return Sample(case, response, exchange, elapsed, account.literals())
 
     def _send(self, account: af.Account, *, record: bool) -> tuple[httpx.Response, Exchange, float]:
         raise NotImplementedError
 
-    def _clear_lockouts(self) -> None:
-        for user in (self.accounts.existing, self.accounts.disabled):
-            self.ctx.clear_lockout(user)
+    def _next_turn(self) -> int:
+        """The next existing account of the pool, and a pause (not timed) should it have failed too recently:
+        Keycloak locks an account at once when two failures come within quickLoginCheckMilliSeconds."""
+        self.turn = (self.turn + 1) % len(self.accounts.existing)
+        wait = self.last_failure.get(self.turn, -1e9) + self.spacing_s - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        return self.turn
+
+    def warm_up_accounts(self) -> None:
+        """Log every existing account of the pool in once (not timed): proves them usable and puts them where
+        a real, active account is (in Keycloak's caches), so that the first sample of each is not an outlier."""
+        if not self.resets_failures:
+            return
+        for turn in range(len(self.accounts.existing)):
+            if self._login(turn) != 200:
+                pytest.skip("baseline failed: Keycloak refused the correct password of the check's own, freshly "
+                            "created account at its token endpoint; the flow cannot be measured")
+
+    def _forget_failure(self, turn: int) -> None:
+        """Log the existing account in with its correct password (not timed, not evidence), so that Keycloak's
+        brute-force protection forgets the wrong password just sent and never reaches failureFactor: a locked
+        account skips the password check and would answer faster than an unknown one. An admin call would do
+        the same but makes Keycloak reload the account, which itself shifts the next sample's time (it hid a real
+        difference); a login is what users do anyway. Keycloak does not count failures of disabled accounts.
+
+        Right after a failure Keycloak sometimes refuses the correct password once ('Invalid user credentials'
+        while the failure is still being recorded); the login is repeated after a pause. Refused throughout, the
+        account is locked: it is unlocked through the admin API, counted, and the item ends without a verdict."""
+        for pause in (*LOGIN_RETRY_PAUSES_S, None):
+            if self._login(turn) == 200:
+                return
+            if pause is not None:
+                time.sleep(pause)
+        self.lockouts += 1
+        self.ctx.clear_lockout(self.accounts.existing[turn])
+
+    def _login(self, turn: int) -> int:
+        env = self.ctx.harness.env
+        user = self.accounts.existing[turn]
+        form = {"grant_type": "password", "client_id": self.ctx.harness.identity.clients.main,
+                "username": user.username, "password": user.password, "scope": "openid"}
+        answer, _exchange, _elapsed = self.ctx.send_url(
+            "POST", f"{env.keycloak_url}/realms/{env.realm}/protocol/openid-connect/token", data=form, record=False)
+        return answer.status_code
+
+    def no_lockout(self) -> None:
+        if self.lockouts:
+            pytest.skip(
+                f"Keycloak refused the correct password of the check's own account {self.lockouts} times during "
+                f"`{self.flow.label}`'s samples: brute-force protection locked it despite the harness's successful "
+                "logins in between, and a locked account answers differently; no verdict"
+            )
 
     def _identifier(self, account: af.Account) -> str:
         return account.email if self.by_email else account.username
@@ -290,8 +356,6 @@ class BackendProbe(Probe):
         tried = []
         for way in self.ways:
             self.identify_by = way
-            if self.clears_lockout:
-                self._clear_lockouts()
             answer, _exchange, _elapsed = self._send(self.accounts.correct(), record=True)
             _no_server_error(answer, self.flow, "the correct credentials")
             if answer.status_code == TOO_MANY_REQUESTS:
@@ -319,8 +383,6 @@ class TokenProbe(Probe):
     """Keycloak's token endpoint, direct grant through the harness's own client."""
 
     def baseline(self) -> None:
-        if self.clears_lockout:
-            self._clear_lockouts()
         answer, _exchange, _elapsed = self._send(self.accounts.correct(), record=True)
         _no_server_error(answer, self.flow, "the correct credentials")
         if not answer.is_success:
@@ -367,8 +429,6 @@ class FormProbe(Probe):
                 pytest.skip(f"baseline failed: Keycloak's forgot-password form answered {answer.status_code} for the "
                             f"check's own account ({af.page_feedback(answer.text) or _excerpt(answer.text)})")
             return
-        if self.clears_lockout:
-            self._clear_lockouts()
         what = "registering a fresh account" if self.flow.kind == "registration" else "the correct credentials"
         account = self.accounts.account(af.UNKNOWN, fresh=True) if self.flow.kind == "registration" \
             else self.accounts.correct()
@@ -435,19 +495,29 @@ def _probe(ctx: CheckContext, flow: af.AccountFlow) -> Iterator[Probe]:
         if reason:
             pytest.skip(reason)
         ctx.note += f" (realm: {af.realm_summary(realm)})"
+    pool = POOL if flow.kind == "login" and ctx.realm_settings().get("bruteForceProtected") else 1
+    created: list[TestUser] = []
+    registered: list[str] = []
     try:
-        existing = ctx.create_account(_new_key())
-        disabled = ctx.create_account(_new_key(), enabled=False)
-    except DigasecError as exc:
-        raise CheckError(f"could not create the check's own accounts: {exc}") from exc
-    accounts = Accounts(existing, disabled, ctx.harness.identity.run_tag, flow.kind)
-    kinds: dict[str | None, type[Probe]] = {None: BackendProbe, af.KEYCLOAK_TOKEN: TokenProbe}
-    try:
-        yield kinds.get(flow.keycloak, FormProbe)(ctx, flow, accounts)
+        try:
+            for _ in range(pool):
+                created.append(ctx.create_account(_new_key()))
+            created.append(ctx.create_account(_new_key(), enabled=False))
+        except DigasecError as exc:
+            raise CheckError(f"could not create the check's own accounts: {exc}") from exc
+        accounts = Accounts(created[:-1], created[-1], ctx.harness.identity.run_tag, flow.kind,
+                            registered=registered)
+        if pool > 1:
+            ctx.note += (f"; wrong passwords rotate over {pool} existing accounts of the check's own, each logging in "
+                         "correctly after every failure, so that brute-force protection never locks one")
+        kinds: dict[str | None, type[Probe]] = {None: BackendProbe, af.KEYCLOAK_TOKEN: TokenProbe}
+        probe = kinds.get(flow.keycloak, FormProbe)(ctx, flow, accounts)
+        probe.warm_up_accounts()
+        yield probe
     finally:
-        problems = ctx.remove_accounts([existing.sub, disabled.sub], emails=accounts.registered)
-        if accounts.registered:
-            ctx.note += f"; {len(accounts.registered)} accounts registered by the check were deleted again"
+        problems = ctx.remove_accounts([user.sub for user in created], emails=registered)
+        if registered:
+            ctx.note += f"; {len(registered)} accounts registered by the check were deleted again"
         if problems:
             ctx.harness.run.cleanup_problems.extend(problems)
             ctx.note += f"; clean-up problems: {'; '.join(problems)}"
