@@ -117,3 +117,15 @@ def test_keycloak_that_cannot_start_exits_3_with_its_log_tail(tmp_path: Path) ->
     assert scan.exit_code == 3, scan.console[-3000:]
     assert "Keycloak 26" in scan.console
     assert "last lines of the log" in scan.console
+
+
+def test_read_only_profile_changes_nothing(staging: Staging, tmp_path: Path) -> None:
+    profile = staging.profile(tmp_path, flawed=True, extra="read_only: true\n")
+    scan = run_cli("run", "--profile", str(profile), "--", "-k", "unauthenticated_access or cross_user",
+                   out=tmp_path / "out", env=staging.credentials())
+    assert scan.exit_code in (0, 1), scan.console[-3000:]
+    assert scan.findings["run"]["seeded_objects"] == 0
+    changing = [r for r in scan.results if r["method"] not in ("GET", "HEAD", "OPTIONS", "-")]
+    assert changing
+    assert all(r["outcome"] == "skip" and "read_only: true" in r["reason"] for r in changing)
+    assert harness_leftovers(staging.env) == []
