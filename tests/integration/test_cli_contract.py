@@ -129,3 +129,26 @@ def test_read_only_profile_changes_nothing(staging: Staging, tmp_path: Path) -> 
     assert changing
     assert all(r["outcome"] == "skip" and "read_only: true" in r["reason"] for r in changing)
     assert harness_leftovers(staging.env) == []
+
+
+def test_keycloak_on_a_taken_port_fails_with_its_log_tail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The launcher picks free ports, but another program can take one first: Keycloak's own error is shown."""
+    import socket
+
+    from fixtures.errors import BootError
+    from fixtures.launchers import process
+    from fixtures.launchers.process import ProcessLauncher
+    from fixtures.profile import load_profile
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setattr(process, "free_port", lambda: port)
+        launcher = ProcessLauncher(load_profile(PROJECT / "profiles" / "demo-secure.yaml"), tmp_path)
+        with pytest.raises(BootError) as info:
+            launcher.boot()
+    message = str(info.value)
+    assert "Keycloak 26" in message
+    assert "last lines of the log" in message
+    assert launcher.processes == []
