@@ -21,11 +21,18 @@ pytestmark = pytest.mark.integration
 TEMP = Path(tempfile.gettempdir())
 
 
-def work_dirs() -> set[Path]:
-    return set(TEMP.glob("digasec-*"))
+def work_dirs(temp: Path = TEMP) -> set[Path]:
+    return set(temp.glob("digasec-*"))
 
 
-def harness_processes() -> list[str]:
+def private_temp(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A temporary directory of the run's own (TMPDIR), so that other runs on the machine do not count."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    return temp, {"TMPDIR": str(temp)}
+
+
+def harness_processes(temp: Path = TEMP) -> list[str]:
     """Command lines of processes that run inside a digasec work directory (Keycloak, backends)."""
     found = []
     for proc in Path("/proc").iterdir():
@@ -34,7 +41,7 @@ def harness_processes() -> list[str]:
                 cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            if f"{TEMP}/digasec-" in cmdline:
+            if f"{temp}/digasec-" in cmdline:
                 found.append(cmdline)
     return found
 
@@ -84,22 +91,22 @@ def reminders_of_everyone(staging: Staging) -> list[object]:
     ("running the checks", 3.0),
 ])
 def test_interrupt_against_a_running_system(staging: Staging, tmp_path: Path, stage: str, delay_s: float) -> None:
-    before = work_dirs()
+    temp, env = private_temp(tmp_path)
     profile = staging.profile(tmp_path, flawed=True, users=3)
-    code, output = interrupt_at(stage, profile, tmp_path / "out", staging.credentials(), delay_s=delay_s)
+    code, output = interrupt_at(stage, profile, tmp_path / "out", {**staging.credentials(), **env}, delay_s=delay_s)
     assert code == 130, output[-3000:]
     assert harness_leftovers(staging.env) == []
     assert reminders_of_everyone(staging) == []
-    assert work_dirs() - before == set()
+    assert work_dirs(temp) == set()
 
 
 def test_interrupt_while_keycloak_boots(tmp_path: Path) -> None:
-    before_dirs, before_processes = work_dirs(), harness_processes()  # other runs may be going on
-    code, output = interrupt_at("booting the target", PROJECT / "profiles" / "demo.yaml", tmp_path / "out", {},
+    temp, env = private_temp(tmp_path)
+    code, output = interrupt_at("booting the target", PROJECT / "profiles" / "demo.yaml", tmp_path / "out", env,
                                 delay_s=4.0)
     assert code == 130, output[-3000:]
-    assert work_dirs() - before_dirs == set()
-    assert set(harness_processes()) - set(before_processes) == set()
+    assert work_dirs(temp) == set()
+    assert harness_processes(temp) == []
 
 
 def test_a_killed_run_is_cleaned_up_by_the_next(staging: Staging, tmp_path: Path) -> None:
