@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -144,3 +145,39 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
     finally:
         flawed.stop()
         launcher.stop()
+
+
+# -- the Docker engine (containers and compose launchers) ------------------------------------------------------
+KEYCLOAK_IMAGE = "digasec/keycloak:26.7.3"
+BACKEND_IMAGE = "digasec/demo-backend:local"
+
+
+def docker_present() -> bool:
+    return bool(
+        shutil.which("docker") or shutil.which("dockerd") or os.environ.get("DOCKER_HOST")
+        or Path("/var/run/docker.sock").exists()
+    )
+
+
+needs_docker = pytest.mark.skipif(
+    not docker_present(),
+    reason="docker is absent (no docker or dockerd command, no /var/run/docker.sock, no DOCKER_HOST), so the "
+    "containers launcher is not tested here: install docker.io, start `dockerd --bridge=none`, run images/build.sh",
+)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Any]:
+    import docker
+
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except Exception as exc:
+        pytest.fail(f"docker is installed but no engine answers ({exc}): start `dockerd --bridge=none` (or set "
+                    "DOCKER_HOST)")
+    missing = [image for image in (KEYCLOAK_IMAGE, BACKEND_IMAGE) if not client.images.list(name=image)]
+    if missing:
+        pytest.fail(f"images {missing} are not built: run images/build.sh")
+    yield client
+    client.close()

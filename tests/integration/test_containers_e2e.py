@@ -9,7 +9,6 @@ installed engine that does not answer, or missing images, fail with what to do.
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import shutil
 import signal
@@ -17,7 +16,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,44 +25,9 @@ import pytest
 
 from fixtures.launchers.containers import LABEL_HOST, LABEL_PID, LABEL_ROLE, LABEL_RUN, ContainersLauncher
 from fixtures.profile import load_profile
-from tests.integration.conftest import PROJECT, Scan, run_cli
+from tests.integration.conftest import BACKEND_IMAGE, KEYCLOAK_IMAGE, PROJECT, Scan, needs_docker, run_cli
 
 pytestmark = pytest.mark.integration
-
-KEYCLOAK_IMAGE = "digasec/keycloak:26.7.3"
-BACKEND_IMAGE = "digasec/demo-backend:local"
-
-
-def docker_present() -> bool:
-    return bool(
-        shutil.which("docker") or shutil.which("dockerd") or os.environ.get("DOCKER_HOST")
-        or Path("/var/run/docker.sock").exists()
-    )
-
-
-needs_docker = pytest.mark.skipif(
-    not docker_present(),
-    reason="docker is absent (no docker or dockerd command, no /var/run/docker.sock, no DOCKER_HOST), so the "
-    "containers launcher is not tested here: install docker.io, start `dockerd --bridge=none`, run images/build.sh",
-)
-
-
-@pytest.fixture(scope="session")
-def engine() -> Iterator[Any]:
-    import docker
-
-    try:
-        client = docker.from_env(timeout=120)
-        client.ping()
-    except Exception as exc:
-        pytest.fail(f"docker is installed but no engine answers ({exc}): start `dockerd --bridge=none` (or set "
-                    "DOCKER_HOST)")
-    missing = [image for image in (KEYCLOAK_IMAGE, BACKEND_IMAGE) if not client.images.list(name=image)]
-    if missing:
-        pytest.fail(f"images {missing} are not built: run images/build.sh")
-    yield client
-    client.close()
-
 
 def engine_state(client: Any) -> tuple[set[str], set[str]]:
     """What `docker ps -a` and `docker network ls` show: container ids and network ids."""
