@@ -124,9 +124,10 @@ def test_the_scan_leaves_no_container_behind(containers_scan: ContainersScan) ->
 
 
 # -- failures you can act on ---------------------------------------------------------------------------------------
-def test_unreachable_engine_exits_3_and_says_what_to_do(tmp_path: Path) -> None:
+@pytest.mark.parametrize("profile", ["profiles/demo-containers.yaml", "profiles/demo-compose.yaml"])
+def test_unreachable_engine_exits_3_and_says_what_to_do(profile: str, tmp_path: Path) -> None:
     dead = f"unix://{tmp_path}/no-engine.sock"
-    scan = run_cli("run", "--profile", "profiles/demo-containers.yaml", out=tmp_path / "out",
+    scan = run_cli("run", "--profile", profile, out=tmp_path / "out",
                    env={"DOCKER_HOST": dead})
     assert scan.exit_code == 3, scan.console[-3000:]
     assert f"no Docker engine answers at {dead}" in scan.console
