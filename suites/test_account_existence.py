@@ -21,6 +21,7 @@ answers that change mid-way end the item as a skip that says so, never as a gues
 from __future__ import annotations
 
 import itertools
+import os
 import secrets
 import time
 import urllib.parse
@@ -39,7 +40,7 @@ from fixtures.compare import ResponseShape
 from fixtures.datagen import ValueGenerator
 from fixtures.errors import DigasecError
 from fixtures.seeder import fill_path
-from fixtures.timing import interleave
+from fixtures.timing import MachineLoad, interleave, load_average
 
 if TYPE_CHECKING:
     import httpx
@@ -138,7 +139,7 @@ def test_account_existence_leak(operation: Operation, variant: str, ctx: CheckCo
 def test_account_existence_timing(operation: Operation, variant: str, ctx: CheckContext) -> None:
     flow = _flow(ctx, operation)
     settings = ctx.harness.profile.account_flows.timing
-    started = time.monotonic()
+    started, load_before = time.monotonic(), load_average()
     warm_up = [case for _ in range(settings.warmup) for case in CASES]
     measured = interleave(settings.samples, CASES, seed=zlib.crc32(flow.label.encode()))
     durations: dict[str, list[float]] = {case: [] for case in CASES}
@@ -153,6 +154,7 @@ def test_account_existence_timing(operation: Operation, variant: str, ctx: Check
                 statuses[case].append(sample.response.status_code)
                 shown[case] = sample
         probe.no_lockout()
+    load = MachineLoad(load_before, load_average(), os.cpu_count() or 1)
     ctx.exchanges = [shown[case].exchange for case in (af.EXISTING, af.UNKNOWN, af.DISABLED)]
     _not_refused_throughout(flow, {status for seen in statuses.values() for status in seen},
                             shown[af.UNKNOWN].response)
@@ -168,13 +170,13 @@ def test_account_existence_timing(operation: Operation, variant: str, ctx: Check
     summary = " | ".join(f"{labels[case]} vs {labels[af.UNKNOWN]}: {verdict.message}"
                          for case, verdict in verdicts.items())
     took = (f"{settings.samples} interleaved rounds of {len(CASES)} cases after {settings.warmup} warm-up rounds, "
-            f"{time.monotonic() - started:.1f} s")
+            f"{time.monotonic() - started:.1f} s, {load.describe()}")
     leaks = [case for case, verdict in verdicts.items() if verdict.leak]
     if leaks:
         raise Failure(
             TIMING_TITLE,
             f"`{flow.label}` ({af.KIND_NAMES[flow.kind]}) takes measurably different time: {summary} ({took})"
-            + _advice(ctx, flow, leaks),
+            + _advice(ctx, flow, leaks) + load.caution(),
             severity=Severity.MEDIUM if af.EXISTING in leaks else Severity.LOW,
         )
     ctx.note += f"; {summary} ({took})"

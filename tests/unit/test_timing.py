@@ -7,10 +7,12 @@ from collections import Counter
 import pytest
 
 from fixtures.timing import (
+    MachineLoad,
     Summary,
     cliffs_delta,
     decide_timing_leak,
     interleave,
+    load_average,
     mann_whitney_u,
     midranks,
     normal_sf,
@@ -282,3 +284,23 @@ def test_interleave_does_not_modify_the_cases() -> None:
     cases = ["A", "B", "C"]
     interleave(4, cases, seed=2)
     assert cases == ["A", "B", "C"]
+
+
+# -- the measuring machine's load --------------------------------------------------------------------------------
+def test_a_quiet_machine_gets_no_caution() -> None:
+    load = MachineLoad(before=0.4, after=1.9, cores=2)
+    assert not load.busy
+    assert load.caution() == ""
+    assert load.describe() == "load average 0.4 → 1.9 on 2 cores"
+
+
+@pytest.mark.parametrize(("before", "after"), [(2.5, 1.0), (0.5, 3.4)])
+def test_a_busy_machine_at_either_end_gets_a_caution(before: float, after: float) -> None:
+    load = MachineLoad(before=before, after=after, cores=2)
+    assert load.busy
+    assert f"load average {before:.1f} → {after:.1f} on 2 cores" in load.caution()
+    assert "re-run this check alone" in load.caution()
+
+
+def test_load_average_is_a_number() -> None:
+    assert load_average() >= 0.0
