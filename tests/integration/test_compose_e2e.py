@@ -216,6 +216,18 @@ def test_a_service_name_the_compose_file_lacks_is_a_profile_error(compose_engine
     assert engine_state(compose_engine) == before
 
 
+def test_missing_images_are_named_before_anything_starts(compose_engine: Any, tmp_path: Path) -> None:
+    before = engine_state(compose_engine)
+    profile = bridge_profile(tmp_path)
+    compose_file = tmp_path / "compose.yaml"
+    compose_file.write_text(compose_file.read_text().replace(BACKEND_IMAGE, "digasec/no-such-image:1"))
+    scan = run_cli("run", "--profile", str(profile), out=tmp_path / "out", timeout=300)
+    assert scan.exit_code == 3, scan.console[-3000:]
+    assert "image(s) not in the Docker engine" in scan.console
+    assert "digasec/no-such-image:1 (service api)" in scan.console
+    assert engine_state(compose_engine) == before
+
+
 def test_without_compose_v2_the_run_exits_3_and_says_how_to_get_it(compose_engine: Any, tmp_path: Path) -> None:
     empty_config = tmp_path / "docker-config"
     empty_config.mkdir()
