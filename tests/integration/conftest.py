@@ -62,6 +62,12 @@ def run_cli(*args: str, out: Path | None = None, env: dict[str, str] | None = No
     return Scan(completed.returncode, out or Path("/nonexistent"), completed.stdout + completed.stderr)
 
 
+def start_run(profile: Path | str, out: Path, **popen: Any) -> subprocess.Popen[str]:
+    """`digasec run` as a child process that a test can signal or kill (output as `popen` says)."""
+    command = [sys.executable, "-m", "fixtures.cli", "run", "--profile", str(profile), "--out", str(out)]
+    return subprocess.Popen(command, cwd=PROJECT, text=True, **popen)
+
+
 def ground_truth(*checks: str) -> list[dict[str, str]]:
     flaws = yaml.safe_load((PROJECT / "demo" / "ground_truth.yaml").read_text())
     return [flaw for flaw in flaws if flaw["check"] in checks]

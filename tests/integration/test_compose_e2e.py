@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,15 @@ import pytest
 from fixtures.launchers.compose import ComposeLauncher
 from fixtures.launchers.containers import LABEL_PID, LABEL_RUN, remove_leftovers
 from fixtures.profile import load_profile
-from tests.integration.conftest import BACKEND_IMAGE, KEYCLOAK_IMAGE, PROJECT, Scan, needs_docker, run_cli
+from tests.integration.conftest import (
+    BACKEND_IMAGE,
+    KEYCLOAK_IMAGE,
+    PROJECT,
+    Scan,
+    needs_docker,
+    run_cli,
+    start_run,
+)
 
 pytestmark = [pytest.mark.integration, needs_docker]
 
@@ -244,11 +251,7 @@ def test_without_compose_v2_the_run_exits_3_and_says_how_to_get_it(compose_engin
 
 def test_ctrl_c_during_boot_removes_the_project(compose_engine: Any, tmp_path: Path) -> None:
     before = engine_state(compose_engine)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fixtures.cli", "run", "--profile", str(bridge_profile(tmp_path)),
-         "--out", str(tmp_path / "out")],
-        cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    process = start_run(bridge_profile(tmp_path), tmp_path / "out", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         wait_for_containers(compose_engine, process)
         process.send_signal(signal.SIGINT)
@@ -264,11 +267,8 @@ def test_ctrl_c_during_boot_removes_the_project(compose_engine: Any, tmp_path: P
 def test_a_killed_runs_project_is_removed_by_the_next_run(compose_engine: Any, tmp_path: Path) -> None:
     """SIGKILL leaves the project's containers, network and volume; the next run's clean-up finds them by label."""
     before = engine_state(compose_engine)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fixtures.cli", "run", "--profile", str(bridge_profile(tmp_path)),
-         "--out", str(tmp_path / "out")],
-        cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    process = start_run(bridge_profile(tmp_path), tmp_path / "out", stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL)
     try:
         wait_for_containers(compose_engine, process)
     finally:

@@ -25,7 +25,7 @@ import pytest
 
 from fixtures.launchers.containers import LABEL_HOST, LABEL_PID, LABEL_ROLE, LABEL_RUN, ContainersLauncher
 from fixtures.profile import load_profile
-from tests.integration.conftest import BACKEND_IMAGE, KEYCLOAK_IMAGE, PROJECT, Scan, needs_docker, run_cli
+from tests.integration.conftest import BACKEND_IMAGE, KEYCLOAK_IMAGE, PROJECT, Scan, needs_docker, run_cli, start_run
 
 pytestmark = pytest.mark.integration
 
@@ -186,11 +186,7 @@ def test_a_service_that_never_gets_ready_times_out_with_its_log(engine: Any, tmp
 @needs_docker
 def test_ctrl_c_during_boot_removes_the_containers(engine: Any, tmp_path: Path) -> None:
     before = engine_state(engine)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fixtures.cli", "run", "--profile", str(write_profile(tmp_path)),
-         "--out", str(tmp_path / "out")],
-        cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    process = start_run(write_profile(tmp_path), tmp_path / "out", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
         mine = {"label": [f"{LABEL_PID}={process.pid}", f"{LABEL_ROLE}=keycloak"]}

@@ -4,6 +4,7 @@ compose ps`, and the check for Compose v2 (against stand-in `docker` commands). 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -14,10 +15,10 @@ from fixtures.errors import BootError, ProfileError
 from fixtures.launchers import make_launcher
 from fixtures.launchers.compose import (
     ComposeLauncher,
-    _ps_rows,
     compose_version,
     env_file_line,
     labels_override,
+    parse_ps,
     published_address,
 )
 from fixtures.launchers.containers import ContainersLauncher
@@ -99,8 +100,6 @@ def test_demo_compose_profile_scans_the_demo_like_the_process_profile() -> None:
 
 def test_demo_compose_file_uses_only_variables_the_profile_sets() -> None:
     """Every required ${VARIABLE:?} of the demo's compose file is in the profile's env, so `up` cannot fail on one."""
-    import re
-
     compose = load_profile(PROJECT / "profiles" / "demo-compose.yaml")
     assert compose.containers.compose is not None
     text = compose.resolve_path(compose.containers.compose.files[0]).read_text()
@@ -131,7 +130,7 @@ def test_labels_override_covers_services_and_the_projects_own_networks_and_volum
                                     "db": {"labels": {"digasec.run-id": "r1"}}}
     assert override["networks"] == {"default": {"labels": {"digasec.run-id": "r1"}}}  # not the external one
     assert override["volumes"] == {"data": {"labels": {"digasec.run-id": "r1"}}}
-    yaml.safe_dump(override)  # it is written as YAML
+    assert yaml.safe_load(yaml.safe_dump(override)) == override  # written as YAML, unchanged
 
 
 def test_labels_override_of_a_project_with_neither_networks_nor_volumes() -> None:
@@ -139,11 +138,11 @@ def test_labels_override_of_a_project_with_neither_networks_nor_volumes() -> Non
 
 
 # -- docker compose ps ---------------------------------------------------------------------------------------------
-def test_ps_rows_one_object_per_line_and_one_array() -> None:
+def test_parse_ps_one_object_per_line_and_one_array() -> None:
     lines = '{"Service": "api", "State": "running"}\n{"Service": "db", "State": "exited"}\n'
-    assert [row["Service"] for row in _ps_rows(lines)] == ["api", "db"]
-    assert [row["Service"] for row in _ps_rows('[{"Service": "api"}, {"Service": "db"}]')] == ["api", "db"]
-    assert _ps_rows("\n") == []
+    assert [row["Service"] for row in parse_ps(lines)] == ["api", "db"]
+    assert [row["Service"] for row in parse_ps('[{"Service": "api"}, {"Service": "db"}]')] == ["api", "db"]
+    assert parse_ps("\n") == []
 
 
 def test_published_address_finds_the_host_port_of_a_container_port() -> None:
