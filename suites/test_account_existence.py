@@ -303,12 +303,8 @@ class Probe:
         self.ctx.clear_lockout(self.accounts.existing[turn])
 
     def _login(self, turn: int) -> int:
-        env = self.ctx.harness.env
         user = self.accounts.existing[turn]
-        form = {"grant_type": "password", "client_id": self.ctx.harness.identity.clients.main,
-                "username": user.username, "password": user.password, "scope": "openid"}
-        answer, _exchange, _elapsed = self.ctx.send_url(
-            "POST", f"{env.keycloak_url}/realms/{env.realm}/protocol/openid-connect/token", data=form, record=False)
+        answer, _exchange, _elapsed = _direct_grant(self.ctx, user.username, user.password, record=False)
         return answer.status_code
 
     def no_lockout(self) -> None:
@@ -392,11 +388,17 @@ class TokenProbe(Probe):
                         f"own account with {answer.status_code} ({_excerpt(answer.text)})")
 
     def _send(self, account: af.Account, *, record: bool) -> tuple[httpx.Response, Exchange, float]:
-        env = self.ctx.harness.env
-        form = {"grant_type": "password", "client_id": self.ctx.harness.identity.clients.main,
-                "username": self._identifier(account), "password": account.password, "scope": "openid"}
-        return self.ctx.send_url("POST", f"{env.keycloak_url}/realms/{env.realm}/protocol/openid-connect/token",
-                                 data=form, record=record)
+        return _direct_grant(self.ctx, self._identifier(account), account.password, record=record)
+
+
+def _direct_grant(ctx: CheckContext, username: str, password: str, *, record: bool
+                  ) -> tuple[httpx.Response, Exchange, float]:
+    """A login at Keycloak's token endpoint (direct grant) through the harness's own client."""
+    env = ctx.harness.env
+    form = {"grant_type": "password", "client_id": ctx.harness.identity.clients.main, "username": username,
+            "password": password, "scope": "openid"}
+    return ctx.send_url("POST", f"{env.keycloak_url}/realms/{env.realm}/protocol/openid-connect/token", data=form,
+                        record=record)
 
 
 class FormProbe(Probe):
