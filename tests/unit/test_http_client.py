@@ -96,3 +96,34 @@ def test_credential_styles():
     assert credential_headers("t", "bearer") == {"Authorization": "Bearer t"}
     assert credential_headers("t", "header:X-Api-Token") == {"X-Api-Token": "t"}
     assert credential_headers("t", "cookie:sid") == {"Cookie": "sid=t"}
+
+
+def test_body_arguments_follow_the_declared_media_type() -> None:
+    from fixtures.http import body_arguments
+
+    assert body_arguments(None, {"a": 1}) == {"json": {"a": 1}}
+    assert body_arguments("application/json", [1]) == {"json": [1]}
+    assert body_arguments("application/x-www-form-urlencoded", {"username": "u", "remember": True, "n": None}) == {
+        "data": {"username": "u", "remember": "true"}
+    }
+    assert body_arguments("multipart/form-data", {"f": 2}) == {"files": {"f": (None, "2")}}
+    assert body_arguments("application/json", None) == {}
+
+
+def test_a_form_encoded_request_is_sent_as_a_form() -> None:
+    import httpx
+
+    from fixtures.http import Request, TargetClient
+    from fixtures.redaction import Redactor
+
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={})
+
+    client = TargetClient("http://127.0.0.1:1", timeout_s=1, redactor=Redactor(), transport=httpx.MockTransport(answer))
+    client.send(Request("POST", "/token", json={"username": "a@b.c", "password": "x"},
+                        media_type="application/x-www-form-urlencoded"))
+    assert seen[0].headers["content-type"] == "application/x-www-form-urlencoded"
+    assert seen[0].content == b"username=a%40b.c&password=x"
