@@ -275,11 +275,6 @@ def severity_rank(severity: Severity | None) -> int:
     return severity.rank if severity is not None else len(SEVERITIES)
 
 
-def operation_label(result: ResultRecord) -> str:
-    """`METHOD path` of a result, or an empty string when the check has no HTTP operation."""
-    return result.operation
-
-
 def operation_sort_key(result: ResultRecord) -> tuple[bool, str, int, str]:
     """By path, then method in the usual order; results without an HTTP operation last."""
     method = result.method.upper()
