@@ -17,11 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from tests.targets import TARGETS
 from tests.targets.common import CLEAN, PLANTED, VARIANTS, PasswordHasher
 from tests.targets.header_notes.app import HASH_ITERATIONS
-from tests.targets.runner import RunningTarget, ground_truth, running
+from tests.targets.runner import RunningTarget, ground_truth, profile_path, running
 
 KNOWN_CHECKS = {"account_existence_leak", "account_existence_timing", "cross_user_read", "cross_user_write",
                 "cross_user_delete", "cross_user_listing", "enumerable_id", "existence_oracle",
@@ -271,6 +272,17 @@ def test_ground_truth_is_well_formed_and_probed(name: str) -> None:
     for flaw in flaws:
         assert set(flaw) == {"id", "check", "method", "path", "description"}, flaw
         assert flaw["check"] in KNOWN_CHECKS, flaw
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_profiles_are_backend_api_without_keycloak_and_differ_only_in_the_variant(name: str) -> None:
+    planted, clean = (profile_path(name, variant).read_text() for variant in VARIANTS)
+    assert clean == planted.replace("planted", "clean")
+    profile = yaml.safe_load(planted)
+    assert "keycloak" not in profile
+    assert profile["identity"]["provider"] == "backend_api"
+    assert profile["environment"] == "ci"
+    assert profile["backend"]["command"][:3] == ["{python}", "-m", f"tests.targets.{name}.app"]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
