@@ -71,7 +71,7 @@ class Journal:
         self.sessions: dict[str, Session] = {}
         self.entries: dict[str, dict[str, Any]] = {}
         self.owners: dict[str, str] = {}  # entry id -> username
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # one thread per request; every iteration over the dicts holds it
 
     # -- accounts ----------------------------------------------------------------------------------------------
     def register(self, body: dict[str, Any]) -> Reply:
@@ -132,7 +132,8 @@ class Journal:
 
     # -- journal -----------------------------------------------------------------------------------------------
     def list_entries(self, session: Session) -> Reply:
-        return Reply(200, [e for e_id, e in self.entries.items() if self.owners[e_id] == session.username])
+        with self.lock:
+            return Reply(200, [e for e_id, e in self.entries.items() if self.owners[e_id] == session.username])
 
     def create_entry(self, session: Session, body: dict[str, Any]) -> Reply:
         entry_id = str(uuid.uuid1() if self.planted else uuid.uuid4())

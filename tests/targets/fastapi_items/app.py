@@ -120,7 +120,7 @@ def create_app(variant: str) -> FastAPI:
     hasher = PasswordHasher(iterations=20_000)
     users: dict[int, User] = {}
     items: dict[Any, Item] = {}
-    lock = threading.Lock()
+    lock = threading.RLock()  # sync endpoints run in a thread pool; iterations below hold it too
     user_ids = itertools.count(1)
     item_counter = itertools.count(1)
     ItemId = int if planted else uuid.UUID
@@ -129,7 +129,8 @@ def create_app(variant: str) -> FastAPI:
         return next(item_counter) if planted else uuid.uuid4()
 
     def by_email(email: str) -> User | None:
-        return next((user for user in users.values() if user.email == email.lower()), None)
+        with lock:
+            return next((user for user in users.values() if user.email == email.lower()), None)
 
     app = FastAPI(title="Item Tracker", version="1.4.0", openapi_url="/api/openapi.json", docs_url="/api/docs")
     oauth2 = OAuth2PasswordBearer(tokenUrl=TOKEN_URL)
@@ -236,7 +237,8 @@ def create_app(variant: str) -> FastAPI:
     @app.get("/api/items/", tags=["items"])
     def read_items(user: CurrentUser, skip: int = 0, limit: int = 100) -> dict[str, Any]:
         limit = max(0, min(limit, 100))
-        own = [item.public() for item in items.values() if item.owner_id == user.id]
+        with lock:
+            own = [item.public() for item in items.values() if item.owner_id == user.id]
         return {"data": own[skip:skip + limit], "count": len(own)}
 
     @app.post("/api/items/", tags=["items"])
