@@ -211,7 +211,11 @@ class Journal:
 
 def journal_register_conflict(target: RunningTarget) -> bool:
     api, username = Journal(target), fresh("digasec-zoo-")
-    return answer(api.register(username)) != answer(api.register(username))
+    first = api.register(username)
+    same_email = api.http.post("/accounts", json={"username": fresh(), "email": f"{username}@example.org",
+                                                   "password": PASSWORD})
+    assert (answer(first) != answer(same_email)) == (answer(first) != answer(api.register(username)))
+    return answer(first) != answer(api.register(username))
 
 
 def journal_reset_unknown_user(target: RunningTarget) -> bool:

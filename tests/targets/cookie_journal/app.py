@@ -82,11 +82,12 @@ class Journal:
         password_hash = self.hasher.hash(password)  # before the duplicate check: the same work either way
         with self.lock:
             taken = username in self.accounts
-            if not taken:
+            email_taken = any(account.email == email.lower() for account in self.accounts.values())
+            if not taken and not email_taken:
                 self.accounts[username] = Account(username, email.lower(), phone, password_hash)
         if self.planted:
-            if taken:
-                raise HttpError(409, "username already exists")
+            if taken or email_taken:
+                raise HttpError(409, "username already exists" if taken else "e-mail address already in use")
             return Reply(201, {"username": username, "email": email.lower()})
         return Reply(202, {"detail": "Thanks! Follow the link in the e-mail we sent you to activate the account."})
 
