@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.integration.conftest import Scan, run_cli
 from tests.targets import TARGETS
@@ -63,10 +64,11 @@ def describe(results: list[dict[str, Any]]) -> str:
 def test_profile_without_keycloak_scans_the_target(
     name: str, variant: str, zoo_scan: Callable[[str, str], Scan]
 ) -> None:
-    profile = profile_path(name, variant).read_text()
-    assert "keycloak" not in profile.lower()
+    assert "keycloak" not in yaml.safe_load(profile_path(name, variant).read_text())
     scan = zoo_scan(name, variant)
     assert scan.exit_code in (0, 1), f"exit {scan.exit_code}:\n{scan.console[-3000:]}"
+    if variant == PLANTED:
+        assert scan.exit_code == 1, "the planted variant's findings must fail the gate"
     target = scanned(scan)["run"]["target"]
     assert not target.get("keycloak_url"), target
     assert "backend itself" in str(target.get("token_issuer", "")), target
