@@ -234,7 +234,7 @@ def journal_entry_idor_write(target: RunningTarget) -> bool:
     owner, other = api.session(), api.session()
     entry = owner.post("/journal", json={"headline": "mine"}).json()
     other.patch(f"/journal/{entry['entry_id']}", json={"headline": "changed"})
-    return owner.get(f"/journal/{entry['entry_id']}").json()["headline"] == "changed"
+    return bool(owner.get(f"/journal/{entry['entry_id']}").json()["headline"] == "changed")
 
 
 def journal_entry_time_uuid(target: RunningTarget) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 SESSION_COOKIE, CSRF_COOKIE, CSRF_HEADER = "sid", "csrf_token", "X-CSRF-Token"
-READ = [{"session": []}]
-WRITE = [{"session": [], "csrf": []}]  # both: the session cookie and the CSRF header
+READ: list[dict[str, list[str]]] = [{"session": []}]
+WRITE: list[dict[str, list[str]]] = [{"session": [], "csrf": []}]  # both: the session cookie and the CSRF header
 
 
 def _ref(name: str) -> dict[str, str]:

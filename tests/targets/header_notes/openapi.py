@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 TOKEN_HEADER = "X-Auth-Token"
-AUTH = [{"authToken": []}]
+AUTH: list[dict[str, list[str]]] = [{"authToken": []}]
 
 
 def _ref(name: str) -> dict[str, str]:
