@@ -119,3 +119,14 @@ def test_no_enumerable_id_finding_about_values_the_harness_chose(
     about_ours = [r for r in findings["results"] if r["check"] == "enumerable_id" and r["outcome"] == "fail"
                   and any(value in str(r.get("message", "")) for value in chosen)]
     assert not about_ours, "\n".join(f"{r['method']} {r['path']}: {r['message']}"[:400] for r in about_ours)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", TARGETS)
+def test_test_identities_survive_the_checks_and_cleanup_removes_everything(
+    name: str, variant: str, zoo_scan: Callable[[str, str], Scan]
+) -> None:
+    """Every target offers account deletion, so nothing needs to stay behind; a test user that cannot log in at
+    cleanup was broken by a check (e.g. its own account deleted or its e-mail changed by a check request)."""
+    problems = scanned(zoo_scan(name, variant))["run"].get("cleanup_problems", [])
+    assert not problems, "\n".join(problems)
