@@ -3,8 +3,9 @@
 Each target runs in a planted and a clean variant, scanned once per session with its own profile (written from
 the README's backend_api example, without a `keycloak:` section). Planted: every flaw of the target's
 ground_truth.yaml is a `fail` for its check, method and path. Clean: no account-existence fail, no fail for a
-planted flaw's check and operation, and no fail at all. Both: the scan boots without Keycloak and no
-`enumerable_id` finding is about values the harness chose itself (its `digasec-...` usernames and e-mails).
+planted flaw's check and operation, and no fail at all. Both: the scan boots without Keycloak, no
+`enumerable_id` finding is about values the harness chose itself (its `digasec-...` usernames and e-mails), and
+the test identities survive the checks, so that cleanup removes every account and object.
 """
 
 from __future__ import annotations
