@@ -16,7 +16,7 @@ import random
 import re
 import uuid
 import zlib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -24,7 +24,7 @@ import pytest
 from fixtures import compare
 from fixtures.checks import CheckError, Failure, Severity, check, needs_authentication
 from fixtures.http import Request
-from fixtures.idanalysis import ObservedId, analyse_ids, is_integer_typed
+from fixtures.idanalysis import ChosenValue, ObservedId, analyse_ids, is_integer_typed, without_chosen
 from fixtures.seeder import SeedError, fill_path, resource_prefixes, user_identifier
 
 if TYPE_CHECKING:
@@ -158,6 +158,32 @@ def path_values(template: str, path: str) -> list[str]:
 def id_param_of(resource: str) -> str:
     """The parameter an item path ends in: /v1/notes/{note_id} -> note_id."""
     return resource.rpartition("/")[2].strip("{}")
+
+
+def harness_choices(users: Iterable[TestUser]) -> list[ChosenValue]:
+    """What the test users' accounts hold that was chosen by the client side, not assigned by the server: usernames,
+    e-mail addresses, names and canaries (`sub`, the server's id of a user, is not among them)."""
+    chosen = []
+    for user in users:
+        chosen += [ChosenValue(user.username, "username"), ChosenValue(user.email, "e-mail address"),
+                   ChosenValue(user.first_name, "name"), ChosenValue(user.last_name, "name"),
+                   ChosenValue(user.canary, "canary")]
+    return [item for item in chosen if item.value.strip()]
+
+
+_CHOSEN_PLURALS = {"username": "usernames", "e-mail address": "e-mail addresses", "name": "names",
+                   "canary": "values made from its canaries"}
+HARNESS_REGISTERS = frozenset({"keycloak_admin", "backend_api"})
+"""Identity sources whose test accounts the harness registers itself (it picks their usernames and e-mails)."""
+
+
+def chosen_ids_reason(param: str, dropped: Sequence[tuple[ObservedId, ChosenValue]], *, harness_made: bool) -> str:
+    """Why ids that are the harness's own choices are not judged: `the ids of `{username}` are usernames the harness
+    chose itself`."""
+    kinds = list(dict.fromkeys(_CHOSEN_PLURALS.get(chosen.what, chosen.what) for _, chosen in dropped))
+    who = ("the harness chose itself" if harness_made or all(c.what == "canary" for _, c in dropped)
+           else "that came with the test accounts (named in the profile or the tokens), not assigned by the server")
+    return f"the ids of `{{{param}}}` are {' and '.join(kinds)} {who}"
 
 
 # -- scopes ------------------------------------------------------------------------------------------------------
@@ -412,25 +438,37 @@ def test_enumerable_id(operation: Operation, ctx: CheckContext) -> None:
             pytest.skip(reason or f"no object of `{resource}` was seeded, so no id of `{{{param}}}` was seen")
         observed = [ObservedId(entry.object_id, entry.owner) for entry in entries]
         what, title = f"`{{{param}}}` of `{resource}` (in creation order)", "Object ids are guessable"
-        shown: list[tuple[TestUser | None, LedgerEntry | None]] = [(ctx.user(e.owner), e) for e in entries[:3]]
+        sources: list[tuple[TestUser | None, LedgerEntry | None]] = [(ctx.user(e.owner), e) for e in entries]
     else:
         param = operation.user_params[-1]
         observed = [ObservedId(user_identifier(param, user), user.key) for user in ctx.users]
         what, title = f"user ids `{{{param}}}` of the test users", "User ids are guessable"
-        shown = [(user, None) for user in ctx.users[:3]]
+        sources = [(user, None) for user in ctx.users]
+    identity = ctx.harness.identity
+    judged, dropped = without_chosen(observed, harness_choices([*identity.users, *identity.spare_users]))
+    excluded = ""
+    if dropped:
+        reason = chosen_ids_reason(param, dropped, harness_made=identity.provider in HARNESS_REGISTERS)
+        if not judged:
+            pytest.skip(f"{reason}; nothing to judge")
+        excluded = f"; not judged: {len(dropped)} of {len(observed)} ids, {reason}"
+    # evidence for a finding: the first three judged objects (or users), each read by its owner
+    shown = [source for source, item in zip(sources, observed, strict=True) if item in judged][:3]
     parameter = operation.parameter(param)
     typed = parameter is not None and is_integer_typed(parameter.schema)
     typing = f"; the spec types `{{{param}}}` as integer" if typed else ""
-    verdict = analyse_ids(observed)
+    verdict = analyse_ids(judged)
+    ctx.note = excluded.removeprefix("; ")
     if verdict.kind == "insufficient":
-        pytest.skip(f"cannot judge {what}: {verdict.message}{typing}")
+        pytest.skip(f"cannot judge {what}: {verdict.message}{typing}{excluded}")
     if not verdict.enumerable:
+        ctx.note = f"{verdict.message}{excluded}"  # e.g. what a UUIDv7 reveals: when, not which
         return
-    for user, entry in shown:  # evidence: each object (or user) read by its owner
+    for user, entry in shown:
         if user is not None:
             ctx.send(ctx.request_at(operation, user, ctx.path_for(operation, user, entry)), bearer=ctx.token(user))
     severity = Severity.HIGH if verdict.kind in COUNTER_KINDS or typed else Severity.MEDIUM
-    raise Failure(title, f"{what}: {verdict.message}{typing}", severity=severity)
+    raise Failure(title, f"{what}: {verdict.message}{typing}{excluded}", severity=severity)
 
 
 # -- helpers that talk to the target -----------------------------------------------------------------------------
