@@ -12,6 +12,7 @@ fewer users the pairs that need a missing user are skipped and say so.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 import uuid
@@ -23,6 +24,7 @@ import pytest
 
 from fixtures import compare
 from fixtures.checks import CheckError, Failure, Severity, check, needs_authentication
+from fixtures.datagen import own_account, with_current_password
 from fixtures.http import Request
 from fixtures.idanalysis import ChosenValue, ObservedId, analyse_ids, is_integer_typed, without_chosen
 from fixtures.seeder import SeedError, fill_path, resource_prefixes, user_identifier
@@ -305,7 +307,7 @@ def test_cross_user_write(operation: Operation, variant: str, ctx: CheckContext)
         _judge_write(operation, attacker, victim, path, before, attacks, after)
     finally:
         if baseline is not None and not operation.object_params:
-            ctx.send_quietly(baseline, victim)  # a user-scoped resource: put the owner's own state back
+            _restore(ctx, baseline, victim, attacker)  # a user-scoped resource: put the owner's own state back
         ctx.discard_since(mark)
 
 
@@ -589,6 +591,18 @@ def _judge_write(op: Operation, attacker: TestUser, victim: TestUser, path: str,
         raise Failure("API claims success for a change to another user's object",
                       f"`{op.label}`: {who}, a success, but {victim.key}'s re-read shows the object unchanged",
                       severity=Severity.MEDIUM)
+
+
+def _restore(ctx: CheckContext, request: Request, owner: TestUser, attacker: TestUser) -> None:
+    """Send the owner's own request again (its account fields hold the owner's own values, so its login stays as it
+    was). Where the attack set the owner's password to the attacker's, a request that names the current password
+    needs the attacker's: tried once more with it."""
+    response = ctx.send_quietly(request, owner)
+    if response is not None and response.is_success:
+        return
+    body = with_current_password(request.json, attacker.password, own_account(owner, ctx.harness.profile))
+    if body is not None:
+        ctx.send_quietly(dataclasses.replace(request, json=body), owner)
 
 
 def _deleted_id(ctx: CheckContext, resource: str, owner: TestUser) -> tuple[str | None, str]:
