@@ -169,11 +169,12 @@ def harness_choices(users: Iterable[TestUser]) -> list[ChosenValue]:
     for user in users:
         chosen += [ChosenValue(user.username, "username"), ChosenValue(user.email, "e-mail address"),
                    ChosenValue(user.first_name, "name"), ChosenValue(user.last_name, "name"),
-                   ChosenValue(user.canary, "canary")]
+                   ChosenValue(user.canary, "canary"), ChosenValue(getattr(user, "phone", ""), "phone number")]
     return [item for item in chosen if item.value.strip()]
 
 
 _CHOSEN_PLURALS = {"username": "usernames", "e-mail address": "e-mail addresses", "name": "names",
+                   "phone number": "phone numbers",
                    "canary": "values made from its canaries"}
 HARNESS_REGISTERS = frozenset({"keycloak_admin", "backend_api"})
 """Identity sources whose test accounts the harness registers itself (it picks their usernames and e-mails)."""
@@ -447,10 +448,12 @@ def test_enumerable_id(operation: Operation, ctx: CheckContext) -> None:
         what, title = f"user ids `{{{param}}}` of the test users", "User ids are guessable"
         sources = [(user, None) for user in ctx.users]
     identity = ctx.harness.identity
-    judged, dropped = without_chosen(observed, harness_choices([*identity.users, *identity.spare_users]))
+    everyone = [*identity.users, *getattr(identity, "spare_users", [])]
+    judged, dropped = without_chosen(observed, harness_choices(everyone))
     excluded = ""
     if dropped:
-        reason = chosen_ids_reason(param, dropped, harness_made=identity.provider in HARNESS_REGISTERS)
+        harness_made = getattr(identity, "provider", "") in HARNESS_REGISTERS
+        reason = chosen_ids_reason(param, dropped, harness_made=harness_made)
         if not judged:
             pytest.skip(f"{reason}; nothing to judge")
         excluded = f"; not judged: {len(dropped)} of {len(observed)} ids, {reason}"
