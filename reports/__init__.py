@@ -1,17 +1,26 @@
-"""digasec writers: plain result records in, findings.json / junit.xml / report.html out, plus the gate.
+"""digasec writers: typed result records in, findings.json / junit.xml / report.html / SARIF out, plus the gate.
 
-Never imports pytest, httpx or the harness fixtures: the pytest plugin and the CLI both feed it plain dicts
-in the findings.json shape (ARCHITECTURE.md, "Records").
+Never imports pytest, httpx or the harness fixtures: the pytest plugin and the CLI both feed it `ResultRecord`s
+(ARCHITECTURE.md, "Records"); `load_findings` reads them back from findings.json. `Severity` lives here so that
+the checks (`fixtures.checks` re-exports it) and the writers share one type.
 """
 
 from __future__ import annotations
 
 from reports._baseline import BaselineEntry, BaselineError, apply_baseline, load_baseline, write_baseline
-from reports._findings import SCHEMA, FindingsError, fingerprint, load_findings, write_findings
+from reports._findings import SCHEMA, Findings, fingerprint, load_findings, write_findings
 from reports._html import write_html
 from reports._junit import write_junit
 from reports._pdf import PdfError, pdf_page_count, write_pdf
-from reports._records import OUTCOMES
+from reports._records import (
+    OUTCOMES,
+    Acceptance,
+    Evidence,
+    FindingsError,
+    Outcome,
+    ResultRecord,
+    Severity,
+)
 from reports._requirements import (
     RequirementCatalogue,
     RequirementCatalogueError,
@@ -25,12 +34,18 @@ __all__ = [
     "OUTCOMES",
     "SCHEMA",
     "SEVERITIES",
+    "Acceptance",
     "BaselineEntry",
     "BaselineError",
+    "Evidence",
+    "Findings",
     "FindingsError",
+    "Outcome",
     "PdfError",
     "RequirementCatalogue",
     "RequirementCatalogueError",
+    "ResultRecord",
+    "Severity",
     "Summary",
     "UnknownCheckError",
     "apply_baseline",

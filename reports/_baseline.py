@@ -17,6 +17,7 @@ the entry has not expired; an expired entry leaves the result failed and says so
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
@@ -26,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from reports._findings import load_findings, write_text
-from reports._records import Record, Records
+from reports._records import Acceptance, Outcome, Records, ResultRecord
 
 BASELINE_SCHEMA = "digasec/baseline/v1"
 _REQUIRED = ("fingerprint", "justification", "owner", "expires")
 _CONTEXT = ("check", "method", "path", "variant", "title", "severity")
 _FINGERPRINT = re.compile(r"[0-9a-f]{64}")
-_STILL_OPEN = frozenset({"fail", "accepted", "skip", "error"})
+_STILL_OPEN = frozenset({Outcome.FAIL, Outcome.ACCEPTED, Outcome.SKIP, Outcome.ERROR})
 _TEMPLATE_HEADER = """\
 # digasec baseline: accepted risks. Generated from {findings}.
 # Fill in justification, owner and expires (YYYY-MM-DD, the last day the acceptance holds) for every
@@ -56,13 +57,13 @@ class BaselineEntry:
     def expired(self, today: dt.date) -> bool:
         return today > self.expires
 
-    def acceptance(self) -> dict[str, str]:
-        return {
-            "fingerprint": self.fingerprint,
-            "justification": self.justification,
-            "owner": self.owner,
-            "expires": self.expires.isoformat(),
-        }
+    def acceptance(self) -> Acceptance:
+        return Acceptance(
+            fingerprint=self.fingerprint,
+            justification=self.justification,
+            owner=self.owner,
+            expires=self.expires.isoformat(),
+        )
 
 
 def load_baseline(path: Path | str) -> list[BaselineEntry]:
@@ -87,15 +88,15 @@ def load_baseline(path: Path | str) -> list[BaselineEntry]:
 
 def apply_baseline(
     results: Records, baseline: list[BaselineEntry], today: dt.date
-) -> tuple[list[dict[str, Any]], list[BaselineEntry]]:
+) -> tuple[list[ResultRecord], list[BaselineEntry]]:
     """Accept the failed results the baseline names; return the new results and the stale entries.
 
     An entry is stale when no result has its fingerprint, or only passing ones (the finding is gone);
     a skipped or errored result keeps its entry, since the finding may still exist.
     """
     by_fingerprint = {entry.fingerprint: entry for entry in baseline}
-    applied = [_apply(result, by_fingerprint.get(str(result.get("fingerprint"))), today) for result in results]
-    open_fingerprints = {result.get("fingerprint") for result in results if result.get("outcome") in _STILL_OPEN}
+    applied = [_apply(result, by_fingerprint.get(result.fingerprint), today) for result in results]
+    open_fingerprints = {result.fingerprint for result in results if result.outcome in _STILL_OPEN}
     stale = [entry for entry in baseline if entry.fingerprint not in open_fingerprints]
     return applied, stale
 
@@ -106,7 +107,9 @@ def write_baseline(findings_path: Path | str, out_path: Path | str) -> Path:
 
     findings = load_findings(findings_path)
     entries = [
-        _template_entry(result) for result in findings["results"] if result.get("outcome") in ("fail", "accepted")
+        _template_entry(result)
+        for result in findings.results
+        if result.outcome in (Outcome.FAIL, Outcome.ACCEPTED)
     ]
     body = yaml.safe_dump(
         {"schema": BASELINE_SCHEMA, "entries": entries}, sort_keys=False, allow_unicode=True, width=120
@@ -114,17 +117,13 @@ def write_baseline(findings_path: Path | str, out_path: Path | str) -> Path:
     return write_text(Path(out_path), _TEMPLATE_HEADER.format(findings=Path(findings_path).name) + body)
 
 
-def _apply(result: Record, entry: BaselineEntry | None, today: dt.date) -> dict[str, Any]:
-    applied = dict(result)
-    if entry is None or result.get("outcome") != "fail":
-        return applied
+def _apply(result: ResultRecord, entry: BaselineEntry | None, today: dt.date) -> ResultRecord:
+    if entry is None or result.outcome is not Outcome.FAIL:
+        return result
     if entry.expired(today):
         note = f"baseline acceptance by {entry.owner} expired on {entry.expires.isoformat()}"
-        applied["message"] = f"{result.get('message') or ''} ({note})".strip()
-        return applied
-    applied["outcome"] = "accepted"
-    applied["acceptance"] = entry.acceptance()
-    return applied
+        return dataclasses.replace(result, message=f"{result.message} ({note})".strip())
+    return dataclasses.replace(result, outcome=Outcome.ACCEPTED, acceptance=entry.acceptance())
 
 
 def _entry(raw: Any, where: str) -> BaselineEntry:
@@ -161,9 +160,10 @@ def _date(raw: Any, where: str) -> dt.date:
         raise BaselineError(f"{where}: expected a date YYYY-MM-DD, got {raw!r}") from error
 
 
-def _template_entry(result: Record) -> dict[str, Any]:
-    acceptance = result.get("acceptance") or {}
-    entry: dict[str, Any] = {"fingerprint": result.get("fingerprint")}
-    entry.update({key: result[key] for key in _CONTEXT if result.get(key) not in (None, "")})
+def _template_entry(result: ResultRecord) -> dict[str, Any]:
+    record = result.to_dict()
+    acceptance = record.get("acceptance") or {}
+    entry: dict[str, Any] = {"fingerprint": result.fingerprint}
+    entry.update({key: record[key] for key in _CONTEXT if record[key] not in (None, "")})
     entry.update({key: acceptance.get(key, "") for key in ("justification", "owner", "expires")})
     return entry

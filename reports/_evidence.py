@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from reports._records import Record
+from reports._records import Evidence, ResultRecord
 
 EVIDENCE_LIMIT = 20_000
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -25,26 +25,20 @@ def clip(text: str, limit: int = EVIDENCE_LIMIT) -> tuple[str, int]:
     return text[:limit], len(text) - limit
 
 
-def evidence_items(result: Record) -> list[dict[str, str]]:
-    """The result's evidence as `{"request": ..., "response": ...}` dicts of strings (missing parts empty)."""
-    items = result.get("evidence") or []
-    return [
-        {"request": str(item.get("request") or ""), "response": str(item.get("response") or "")}
-        for item in items
-        if isinstance(item, dict)
-    ]
-
-
-def evidence_text(result: Record, limit: int = EVIDENCE_LIMIT) -> str:
+def evidence_text(result: ResultRecord, limit: int = EVIDENCE_LIMIT) -> str:
     """All evidence of a result as plain text with request/response separators, each part clipped."""
     blocks: list[str] = []
-    for number, item in enumerate(evidence_items(result), start=1):
-        for part in ("request", "response"):
-            if item[part]:
-                text, omitted = clip(item[part], limit)
+    for number, item in enumerate(result.evidence, start=1):
+        for part, whole in _parts(item):
+            if whole:
+                text, omitted = clip(whole, limit)
                 note = f"\n[... {omitted} characters omitted]" if omitted else ""
                 blocks.append(f"--- evidence {number}: {part} ---\n{text}{note}")
     return "\n".join(blocks)
+
+
+def _parts(item: Evidence) -> tuple[tuple[str, str], tuple[str, str]]:
+    return ("request", item.request), ("response", item.response)
 
 
 def curl_command(request: str, base_url: str | None) -> str | None:

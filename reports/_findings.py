@@ -6,18 +6,22 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reports._records import OUTCOMES, SEVERITIES, Record, Records, result_sort_key
+from reports._records import FindingsError, Records, ResultRecord, RunRecord, result_sort_key
 
 SCHEMA = "digasec/findings/v1"
 FINDINGS_FILE = "findings.json"
 
 
-class FindingsError(ValueError):
-    """A findings document or a result record does not have the contract's shape."""
+@dataclass(frozen=True)
+class Findings:
+    """A findings.json read back: the run record as written, the results as typed records."""
+
+    run: dict[str, Any]
+    results: list[ResultRecord]
 
 
 def fingerprint(check: str, method: str, path: str, variant: str | None = None) -> str:
@@ -28,22 +32,20 @@ def fingerprint(check: str, method: str, path: str, variant: str | None = None) 
     return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
 
 
-def write_findings(out_dir: Path | str, run: Record, results: Records) -> Path:
+def write_findings(out_dir: Path | str, run: RunRecord, results: Records) -> Path:
     """Write `findings.json` into `out_dir` (created if missing) and return its path.
 
     Results are sorted by check, path, method and variant so that two runs with the same outcome give the
     same file apart from the run record.
     """
-    for index, result in enumerate(results):
-        validate_result(result, where=f"results[{index}]")
-    ordered = [dict(result) for result in sorted(results, key=result_sort_key)]
+    ordered = [result.to_dict() for result in sorted(results, key=result_sort_key)]
     document = {"schema": SCHEMA, "run": dict(run), "results": ordered}
     text = json.dumps(document, indent=2, ensure_ascii=False, default=_json_default) + "\n"
     return write_text(Path(out_dir) / FINDINGS_FILE, text)
 
 
-def load_findings(path: Path | str) -> dict[str, Any]:
-    """Read a findings.json and check its schema string and top-level shape."""
+def load_findings(path: Path | str) -> Findings:
+    """Read a findings.json: check its schema string and top-level shape, and parse every result record."""
     path = Path(path)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -55,22 +57,11 @@ def load_findings(path: Path | str) -> dict[str, Any]:
         raise FindingsError(f"{path}: schema is {document.get('schema')!r}, expected {SCHEMA!r}")
     if not isinstance(document.get("run"), dict) or not isinstance(document.get("results"), list):
         raise FindingsError(f"{path}: expected a 'run' object and a 'results' list")
-    for index, result in enumerate(document["results"]):
-        validate_result(result, where=f"{path}: results[{index}]")
-    return document
-
-
-def validate_result(result: Any, *, where: str = "result") -> None:
-    """The minimum every consumer relies on: a check id, a known outcome, a known severity when one is given."""
-    if not isinstance(result, Mapping):
-        raise FindingsError(f"{where}: expected an object, got {type(result).__name__}")
-    if not isinstance(result.get("check"), str) or not result["check"]:
-        raise FindingsError(f"{where}: 'check' must be a non-empty string")
-    if result.get("outcome") not in OUTCOMES:
-        raise FindingsError(f"{where}: outcome {result.get('outcome')!r} is not one of {', '.join(OUTCOMES)}")
-    severity = result.get("severity")
-    if severity is not None and severity not in SEVERITIES:
-        raise FindingsError(f"{where}: severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+    results = [
+        ResultRecord.from_dict(result, where=f"{path}: results[{index}]")
+        for index, result in enumerate(document["results"])
+    ]
+    return Findings(run=document["run"], results=results)
 
 
 def file_sha256(path: Path) -> str:

@@ -13,15 +13,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reports._evidence import clip, curl_command, evidence_items, xml_safe
+from reports._evidence import clip, curl_command, xml_safe
 from reports._findings import FINDINGS_FILE, file_sha256, write_text
 from reports._records import (
     OUTCOMES,
     SEVERITIES,
-    Record,
+    Evidence,
+    Outcome,
     Records,
+    ResultRecord,
+    RunRecord,
+    Severity,
     check_sort_key,
-    operation_label,
     operation_sort_key,
     severity_rank,
 )
@@ -42,13 +45,16 @@ I18N_PATH = Path(__file__).with_name("i18n.yaml")
 TEMPLATES = Path(__file__).with_name("templates")
 SYMBOLS: Mapping[str, str] = {"pass": "✓", "fail": "✗", "skip": "○", "accepted": "◆", "error": "!"}
 _CELL_ORDER = ("fail", "error", "accepted", "skip", "pass")
-_SCOPE_TARGET = ("base_url", "backend_version", "keycloak_url", "realm", "keycloak_version")
-_SCOPE_RUN = ("profile", "profile_sha256", "openapi_sha256", "operations", "items", "id", "started", "finished")
-_HASHES = frozenset({"profile_sha256", "openapi_sha256", "harness_commit", "id"})
-_FIELDS = ("check", "variant", "severity", "title", "message", "reason", "fingerprint")
+_SCOPE_KEYCLOAK = ("keycloak_url", "realm", "keycloak_version")
+_SCOPE_RUN = (
+    "profile", "profile_sha256", "openapi_sha256", "operations", "items", "id", "run_tag", "started", "finished"
+)
+_HASHES = frozenset({"profile_sha256", "openapi_sha256", "harness_commit", "id", "run_tag"})
 
 
-def write_html(out_dir: Path | str, run: Record, results: Records, *, lang: str = "en", fail_on: str = "low") -> Path:
+def write_html(
+    out_dir: Path | str, run: RunRecord, results: Records, *, lang: str = "en", fail_on: Severity = Severity.LOW
+) -> Path:
     """Write `report.html` into `out_dir`. Call after write_findings: section 9 hashes that file."""
     if lang not in LANGUAGES:
         raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
@@ -57,7 +63,9 @@ def write_html(out_dir: Path | str, run: Record, results: Records, *, lang: str 
     return write_text(out / HTML_FILE, _template().render(context))
 
 
-def report_context(run: Record, results: Records, *, lang: str, fail_on: str, findings_path: Path) -> dict[str, Any]:
+def report_context(
+    run: RunRecord, results: Records, *, lang: str, fail_on: Severity, findings_path: Path
+) -> dict[str, Any]:
     """Everything the template shows, as plain values."""
     strings = load_strings()[lang]
     catalogue = load_requirement_catalogue()
@@ -78,9 +86,9 @@ def report_context(run: Record, results: Records, *, lang: str, fail_on: str, fi
         "caveats": catalogue.caveats,
         "matrix": _matrix(results),
         "findings": _findings(results, run, catalogue),
-        "accepted": _listing(results, "accepted"),
+        "accepted": _listing(results, Outcome.ACCEPTED),
         "skipped": _skipped(results),
-        "errors": _listing(results, "error"),
+        "errors": _listing(results, Outcome.ERROR),
         "integrity": _integrity(findings_path),
     }
 
@@ -114,24 +122,31 @@ def plural(forms: Mapping[str, str], count: int, **values: Any) -> str:
     return forms["one" if count == 1 else "other"].format(count=count, **values)
 
 
-def _verdict(results: Records, fail_on: str) -> dict[str, Any]:
+def _verdict(results: Records, fail_on: Severity) -> dict[str, Any]:
     count = len(failing(results, fail_on=fail_on))
-    return {"passed": count == 0, "fail_on": fail_on, "failing": count}
+    return {"passed": count == 0, "fail_on": fail_on.value, "failing": count}
 
 
 def _check_table(results: Records) -> list[dict[str, Any]]:
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     for result in results:
-        counts[str(result.get("check", ""))][str(result.get("outcome"))] += 1
+        counts[result.check][result.outcome.value] += 1
     return [
         {"check": check, "counts": counts[check], "total": sum(counts[check].values())}
         for check in sorted(counts, key=check_sort_key)
     ]
 
 
-def _scope(run: Record, strings: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _scope(run: RunRecord, strings: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The scope table. The Keycloak rows appear only when the run had a Keycloak."""
     target = run.get("target") or {}
-    values: dict[str, Any] = {key: target.get(key) for key in _SCOPE_TARGET}
+    values: dict[str, Any] = {
+        "base_url": target.get("base_url"),
+        "backend_version": target.get("backend_version"),
+        "token_issuer": token_issuer(target, strings),
+    }
+    if target.get("keycloak_url"):
+        values.update({key: target.get(key) for key in _SCOPE_KEYCLOAK})
     values.update({key: run.get(key) for key in _SCOPE_RUN})
     values["duration"] = _duration(run.get("started"), run.get("finished"))
     values["harness"] = run.get("harness_version")
@@ -154,10 +169,26 @@ def _duration(started: Any, finished: Any) -> str | None:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
+def token_issuer(target: Mapping[str, Any], strings: Mapping[str, Any]) -> str | None:
+    """Who issued the test users' tokens: the run record's `token_issuer`, else derived from the Keycloak fields
+    (a run record written before `token_issuer` existed): an empty `keycloak_url` means the backend's own login.
+    None when the record says nothing about either."""
+    issuer = target.get("token_issuer")
+    if issuer:
+        return str(issuer)
+    if "keycloak_url" not in target:
+        return None
+    if target["keycloak_url"]:
+        return str(strings["token_issuer_keycloak"]).format(
+            realm=target.get("realm") or "?", url=target["keycloak_url"]
+        )
+    return str(strings["token_issuer_backend"])
+
+
 def _method(results: Records, catalogue: RequirementCatalogue) -> list[dict[str, Any]]:
     """One entry per catalogue row present in the run (a prefix row lists every check id it covers)."""
     entries: dict[str, dict[str, Any]] = {}
-    for check in sorted({str(result.get("check", "")) for result in results}, key=check_sort_key):
+    for check in sorted({result.check for result in results}, key=check_sort_key):
         row = _row(catalogue, check)
         key = row.check if row else check
         entry = entries.setdefault(key, {"key": key, "row": row, "checks": []})
@@ -173,13 +204,13 @@ def _row(catalogue: RequirementCatalogue, check: str) -> CheckRequirements | Non
 
 
 def _matrix(results: Records) -> dict[str, Any]:
-    checks = sorted({str(result.get("check", "")) for result in results}, key=check_sort_key)
+    checks = sorted({result.check for result in results}, key=check_sort_key)
     cells: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
     keys: dict[str, tuple[bool, str, int, str]] = {}
     for result in results:
-        label = operation_label(result)
+        label = result.operation
         keys[label] = operation_sort_key(result)
-        cells[label][str(result.get("check", ""))][str(result.get("outcome"))] += 1
+        cells[label][result.check][result.outcome.value] += 1
     rows = [
         {"operation": label, "cells": [_cell(cells[label].get(check)) for check in checks]}
         for label in sorted(keys, key=keys.__getitem__)
@@ -194,74 +225,88 @@ def _cell(counts: Counter[str] | None) -> dict[str, Any] | None:
     return {"worst": parts[0][0], "parts": parts}
 
 
-def _findings(results: Records, run: Record, catalogue: RequirementCatalogue) -> list[dict[str, Any]]:
-    groups: dict[str, list[Record]] = defaultdict(list)
+def _findings(results: Records, run: RunRecord, catalogue: RequirementCatalogue) -> list[dict[str, Any]]:
+    groups: dict[str, list[ResultRecord]] = defaultdict(list)
     for result in results:
-        if result.get("outcome") == "fail":
-            groups[str(result.get("title") or result.get("check", ""))].append(result)
+        if result.outcome is Outcome.FAIL:
+            groups[result.title or result.check].append(result)
     base_url = (run.get("target") or {}).get("base_url")
     rendered = [_finding_group(title, members, base_url, catalogue) for title, members in groups.items()]
     return sorted(rendered, key=lambda group: (-group["rank"], check_sort_key(group["check"]), group["title"]))
 
 
 def _finding_group(
-    title: str, members: list[Record], base_url: str | None, catalogue: RequirementCatalogue
+    title: str, members: list[ResultRecord], base_url: str | None, catalogue: RequirementCatalogue
 ) -> dict[str, Any]:
-    members = sorted(members, key=lambda result: (operation_sort_key(result), str(result.get("variant") or "")))
-    worst = max(members, key=lambda result: severity_rank(result.get("severity")))
+    members = sorted(members, key=lambda result: (operation_sort_key(result), result.variant or ""))
+    worst = max(members, key=lambda result: severity_rank(result.severity))
     return {
         "title": title,
-        "check": str(worst.get("check", "")),
-        "severity": worst.get("severity"),
-        "rank": severity_rank(worst.get("severity")),
+        "check": worst.check,
+        "severity": _severity(worst),
+        "rank": severity_rank(worst.severity),
         "items": [_finding_item(result, base_url, catalogue) for result in members],
     }
 
 
-def _finding_item(result: Record, base_url: str | None, catalogue: RequirementCatalogue) -> dict[str, Any]:
-    row = _row(catalogue, str(result.get("check", "")))
-    requirements = result.get("requirements") or (row.labels() if row else [])
-    evidence = evidence_items(result)
+def _finding_item(result: ResultRecord, base_url: str | None, catalogue: RequirementCatalogue) -> dict[str, Any]:
+    row = _row(catalogue, result.check)
+    requirements = result.requirements or (row.labels() if row else [])
+    evidence = result.evidence
     return {
         "result": _fields(result),
-        "operation": operation_label(result),
-        "requirements": [str(label) for label in requirements],
+        "operation": result.operation,
+        "requirements": list(requirements),
         "verified": row.verified if row else True,
         "evidence": [_clipped(item) for item in evidence],
-        "curl": curl_command(evidence[0]["request"], base_url) if evidence and evidence[0]["request"] else None,
+        "curl": curl_command(evidence[0].request, base_url) if evidence and evidence[0].request else None,
     }
 
 
-def _clipped(item: Mapping[str, str]) -> dict[str, Any]:
+def _clipped(item: Evidence) -> dict[str, Any]:
     clipped: dict[str, Any] = {}
-    for part in ("request", "response"):
-        text, clipped[f"{part}_omitted"] = clip(item[part])
+    for part, whole in (("request", item.request), ("response", item.response)):
+        text, clipped[f"{part}_omitted"] = clip(whole)
         clipped[part] = xml_safe(text)
     return clipped
 
 
-def _listing(results: Records, outcome: str) -> list[dict[str, Any]]:
-    chosen = [result for result in results if result.get("outcome") == outcome]
-    chosen.sort(key=lambda result: (check_sort_key(str(result.get("check", ""))), operation_sort_key(result)))
+def _listing(results: Records, outcome: Outcome) -> list[dict[str, Any]]:
+    chosen = [result for result in results if result.outcome is outcome]
+    chosen.sort(key=lambda result: (check_sort_key(result.check), operation_sort_key(result)))
     return [
-        {"result": _fields(result), "operation": operation_label(result), "acceptance": _acceptance(result)}
+        {"result": _fields(result), "operation": result.operation, "acceptance": _acceptance(result)}
         for result in chosen
     ]
 
 
-def _fields(result: Record) -> dict[str, Any]:
-    """The record fields the template shows; absent optional fields become None (the template is strict)."""
-    return {key: result.get(key) for key in _FIELDS}
+def _fields(result: ResultRecord) -> dict[str, Any]:
+    """The record fields the template shows, as plain strings (severity by its findings.json name, or None)."""
+    return {
+        "check": result.check,
+        "variant": result.variant,
+        "severity": _severity(result),
+        "title": result.title,
+        "message": result.message,
+        "reason": result.reason,
+        "fingerprint": result.fingerprint,
+    }
 
 
-def _acceptance(result: Record) -> dict[str, Any]:
-    acceptance = result.get("acceptance") or {}
-    return {key: acceptance.get(key) for key in ("justification", "owner", "expires")}
+def _severity(result: ResultRecord) -> str | None:
+    return result.severity.value if result.severity else None
+
+
+def _acceptance(result: ResultRecord) -> dict[str, Any]:
+    acceptance = result.acceptance
+    if acceptance is None:
+        return {"justification": None, "owner": None, "expires": None}
+    return {"justification": acceptance.justification, "owner": acceptance.owner, "expires": acceptance.expires}
 
 
 def _skipped(results: Records) -> list[dict[str, Any]]:
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for item in _listing(results, "skip"):
+    for item in _listing(results, Outcome.SKIP):
         groups[str(item["result"].get("reason") or "")].append(item)
     return [
         {"reason": reason, "items": items}

@@ -8,23 +8,23 @@ from pathlib import Path
 
 from reports._evidence import evidence_text, xml_safe
 from reports._findings import write_text
-from reports._records import Record, Records, operation_label, result_sort_key
+from reports._records import Outcome, Records, ResultRecord, RunRecord, result_sort_key
 
 JUNIT_FILE = "junit.xml"
 _RUN_PROPERTIES = ("id", "profile", "profile_sha256", "openapi_sha256", "harness_version", "harness_commit")
 
 
-def write_junit(out_dir: Path | str, run: Record, results: Records) -> Path:
+def write_junit(out_dir: Path | str, run: RunRecord, results: Records) -> Path:
     """Write `junit.xml` into `out_dir`: classname = check id, name = `METHOD path [variant]`."""
     ordered = sorted(results, key=result_sort_key)
-    counts = Counter(str(result.get("outcome")) for result in ordered)
+    counts = Counter(result.outcome for result in ordered)
     attributes = {
         "name": "digasec",
         "tests": str(len(ordered)),
-        "failures": str(counts["fail"]),
-        "errors": str(counts["error"]),
-        "skipped": str(counts["skip"]),
-        "time": _seconds(sum(float(result.get("duration_s") or 0) for result in ordered)),
+        "failures": str(counts[Outcome.FAIL]),
+        "errors": str(counts[Outcome.ERROR]),
+        "skipped": str(counts[Outcome.SKIP]),
+        "time": _seconds(sum(result.duration_s for result in ordered)),
     }
     root = ET.Element("testsuites", attributes)
     suite = ET.SubElement(root, "testsuite", {**attributes, "timestamp": xml_safe(str(run.get("started") or ""))})
@@ -36,13 +36,12 @@ def write_junit(out_dir: Path | str, run: Record, results: Records) -> Path:
     return write_text(Path(out_dir) / JUNIT_FILE, text)
 
 
-def testcase_name(result: Record) -> str:
-    name = operation_label(result) or str(result.get("check", ""))
-    variant = result.get("variant")
-    return f"{name} [{variant}]" if variant else name
+def testcase_name(result: ResultRecord) -> str:
+    name = result.operation or result.check
+    return f"{name} [{result.variant}]" if result.variant else name
 
 
-def _properties(suite: ET.Element, run: Record) -> None:
+def _properties(suite: ET.Element, run: RunRecord) -> None:
     properties = ET.SubElement(suite, "properties")
     target = run.get("target") or {}
     values = {f"run.{key}": run.get(key) for key in _RUN_PROPERTIES}
@@ -52,48 +51,50 @@ def _properties(suite: ET.Element, run: Record) -> None:
             ET.SubElement(properties, "property", {"name": name, "value": xml_safe(str(value))})
 
 
-def _testcase(result: Record) -> ET.Element:
+def _testcase(result: ResultRecord) -> ET.Element:
     case = ET.Element(
         "testcase",
         {
-            "classname": xml_safe(str(result.get("check", ""))),
+            "classname": xml_safe(result.check),
             "name": xml_safe(testcase_name(result)),
-            "time": _seconds(float(result.get("duration_s") or 0)),
+            "time": _seconds(result.duration_s),
         },
     )
-    outcome = result.get("outcome")
-    if outcome == "fail":
-        failure = ET.SubElement(
-            case, "failure", {"message": xml_safe(str(result.get("title") or "")), "type": str(result.get("severity"))}
-        )
+    if result.outcome is Outcome.FAIL:
+        failure = ET.SubElement(case, "failure", {"message": xml_safe(result.title), "type": _severity(result)})
         failure.text = xml_safe(_failure_text(result))
-    elif outcome == "skip":
-        ET.SubElement(case, "skipped", {"message": xml_safe(str(result.get("reason") or ""))})
-    elif outcome == "error":
-        error = ET.SubElement(
-            case, "error", {"message": xml_safe(str(result.get("reason") or result.get("title") or ""))}
-        )
+    elif result.outcome is Outcome.SKIP:
+        ET.SubElement(case, "skipped", {"message": xml_safe(result.reason)})
+    elif result.outcome is Outcome.ERROR:
+        error = ET.SubElement(case, "error", {"message": xml_safe(result.reason or result.title)})
         error.text = xml_safe(_failure_text(result))
-    elif outcome == "accepted":
+    elif result.outcome is Outcome.ACCEPTED:
         ET.SubElement(case, "system-out").text = xml_safe(_acceptance_note(result))
     return case
 
 
-def _failure_text(result: Record) -> str:
-    parts = [str(result.get(key)) for key in ("message", "reason") if result.get(key)]
-    if result.get("requirements"):
-        parts.append("Requirements: " + ", ".join(map(str, result["requirements"])))
+def _severity(result: ResultRecord) -> str:
+    return result.severity.value if result.severity else "None"
+
+
+def _failure_text(result: ResultRecord) -> str:
+    parts = [text for text in (result.message, result.reason) if text]
+    if result.requirements:
+        parts.append("Requirements: " + ", ".join(result.requirements))
     evidence = evidence_text(result)
     if evidence:
         parts.append(evidence)
     return "\n\n".join(parts)
 
 
-def _acceptance_note(result: Record) -> str:
-    acceptance = result.get("acceptance") or {}
-    details = ", ".join(f"{key}: {acceptance[key]}" for key in ("owner", "expires") if acceptance.get(key))
-    justification = acceptance.get("justification") or "no justification recorded"
-    note = f"Accepted risk ({result.get('severity')}): {result.get('title') or ''} - {justification}"
+def _acceptance_note(result: ResultRecord) -> str:
+    acceptance = result.acceptance
+    if acceptance is None:
+        return f"Accepted risk ({_severity(result)}): {result.title} - no justification recorded"
+    known = (("owner", acceptance.owner), ("expires", acceptance.expires))
+    details = ", ".join(f"{key}: {value}" for key, value in known if value)
+    justification = acceptance.justification or "no justification recorded"
+    note = f"Accepted risk ({_severity(result)}): {result.title} - {justification}"
     return f"{note} ({details})" if details else note
 
 

@@ -1,19 +1,246 @@
-"""Shared vocabulary of the result records: outcomes, severities, check order.
+"""The result record and its vocabulary: `Severity`, `Outcome`, `ResultRecord`, and how to sort records.
 
-The records themselves are plain dicts in the findings.json shape (see ARCHITECTURE.md);
-this module only names the values they may hold and how to sort them.
+One record per test item (ARCHITECTURE.md, "Records"). The pytest plugin builds them, the writers take them,
+and findings.json holds them as `to_dict()` gives them; `from_dict()` reads them back (the CLI's gate, the
+baseline template). This module imports nothing but the standard library: `fixtures.checks` re-exports
+`Severity` from here, so checks and writers share one type without `reports/` importing the harness.
 """
 
 from __future__ import annotations
 
+import enum
+import functools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-Record: TypeAlias = Mapping[str, Any]
-Records: TypeAlias = Sequence[Record]
 
-OUTCOMES: tuple[str, ...] = ("pass", "fail", "skip", "accepted", "error")
-SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
+class FindingsError(ValueError):
+    """A findings document or a result record does not have the contract's shape."""
+
+
+@functools.total_ordering
+class Severity(enum.Enum):
+    """Severity of a finding, ordered from `INFO` (lowest) to `CRITICAL`; the value is findings.json's string."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_ORDER.index(self)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+    @classmethod
+    def parse(cls, value: Severity | str, *, what: str = "severity") -> Severity:
+        """`value` as a Severity; a string that names none is a ValueError listing the valid ones."""
+        if isinstance(value, Severity):
+            return value
+        try:
+            return cls(value)
+        except ValueError:
+            raise ValueError(f"{what} must be one of {', '.join(SEVERITIES)}, got {value!r}") from None
+
+
+class Outcome(enum.Enum):
+    """How a test item ended. `ERROR` extends design.md's set: no verdict (5xx, timeout, transport error)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    SKIP = "skip"
+    ACCEPTED = "accepted"
+    ERROR = "error"
+
+
+_SEVERITY_ORDER: tuple[Severity, ...] = tuple(Severity)
+#: The string forms, lowest severity first (command-line choices, report columns).
+SEVERITIES: tuple[str, ...] = tuple(severity.value for severity in Severity)
+OUTCOMES: tuple[str, ...] = tuple(outcome.value for outcome in Outcome)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evidence:
+    """One redacted exchange: the request and the response as HTTP text."""
+
+    request: str = ""
+    response: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"request": self.request, "response": self.response}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Acceptance:
+    """The baseline entry that turned a failed result into `accepted` (`expires`: ISO date, last valid day)."""
+
+    fingerprint: str
+    justification: str
+    owner: str
+    expires: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "fingerprint": self.fingerprint,
+            "justification": self.justification,
+            "owner": self.owner,
+            "expires": self.expires,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResultRecord:
+    """The result of one test item; `to_dict()` is its findings.json form (keys in this order).
+
+    `note` and `acceptance` are left out of the dict when absent, as findings.json always had them.
+    """
+
+    check: str
+    method: str = ""
+    path: str = ""
+    variant: str | None = None
+    outcome: Outcome
+    severity: Severity | None = None
+    title: str = ""
+    message: str = ""
+    fingerprint: str = ""
+    requirements: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    reason: str = ""
+    nodeid: str = ""
+    duration_s: float = 0.0
+    note: str | None = None
+    acceptance: Acceptance | None = None
+
+    def __post_init__(self) -> None:
+        # Guards against a caller that bypassed the types (a string where the enum belongs, a list for a tuple).
+        if not isinstance(self.outcome, Outcome):
+            raise TypeError(f"outcome must be an Outcome, got {self.outcome!r}")
+        if self.severity is not None and not isinstance(self.severity, Severity):
+            raise TypeError(f"severity must be a Severity or None, got {self.severity!r}")
+        if not isinstance(self.requirements, tuple) or not isinstance(self.evidence, tuple):
+            raise TypeError("requirements and evidence must be tuples (the record is immutable)")
+
+    @property
+    def operation(self) -> str:
+        """`METHOD path`, or an empty string when the check has no HTTP operation."""
+        return f"{self.method.upper()} {self.path}".strip()
+
+    def to_dict(self) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "check": self.check,
+            "method": self.method,
+            "path": self.path,
+            "variant": self.variant,
+            "outcome": self.outcome.value,
+            "severity": self.severity.value if self.severity else None,
+            "title": self.title,
+            "message": self.message,
+            "fingerprint": self.fingerprint,
+            "requirements": list(self.requirements),
+            "evidence": [item.to_dict() for item in self.evidence],
+            "reason": self.reason,
+            "nodeid": self.nodeid,
+            "duration_s": self.duration_s,
+        }
+        if self.note is not None:
+            record["note"] = self.note
+        if self.acceptance is not None:
+            record["acceptance"] = self.acceptance.to_dict()
+        return record
+
+    @classmethod
+    def from_dict(cls, raw: object, *, where: str = "result") -> ResultRecord:
+        """A record from its findings.json form. Required: `check` and a known `outcome`; a `severity`, when
+        given, must be known. Missing optional fields take their defaults; unknown keys are ignored (a newer
+        harness may add some). Anything else of the wrong shape is a FindingsError naming `where` and the key."""
+        if not isinstance(raw, Mapping):
+            raise FindingsError(f"{where}: expected an object, got {type(raw).__name__}")
+        check = raw.get("check")
+        if not isinstance(check, str) or not check:
+            raise FindingsError(f"{where}: 'check' must be a non-empty string")
+        if raw.get("outcome") not in OUTCOMES:
+            raise FindingsError(f"{where}: outcome {raw.get('outcome')!r} is not one of {', '.join(OUTCOMES)}")
+        severity = raw.get("severity")
+        if severity is not None and severity not in SEVERITIES:
+            raise FindingsError(f"{where}: severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+        duration = raw.get("duration_s") or 0.0
+        if not isinstance(duration, int | float) or isinstance(duration, bool):
+            raise FindingsError(f"{where}: 'duration_s' must be a number, got {duration!r}")
+        variant, note = raw.get("variant"), raw.get("note")
+        return cls(
+            check=check,
+            method=_text(raw, "method", where),
+            path=_text(raw, "path", where),
+            variant=None if variant is None else _text(raw, "variant", where),
+            outcome=Outcome(raw["outcome"]),
+            severity=None if severity is None else Severity(severity),
+            title=_text(raw, "title", where),
+            message=_text(raw, "message", where),
+            fingerprint=_text(raw, "fingerprint", where),
+            requirements=tuple(_text_list(raw, "requirements", where)),
+            evidence=tuple(_evidence(raw.get("evidence"), where)),
+            reason=_text(raw, "reason", where),
+            nodeid=_text(raw, "nodeid", where),
+            duration_s=float(duration),
+            note=None if note is None else _text(raw, "note", where),
+            acceptance=_acceptance(raw.get("acceptance"), where),
+        )
+
+
+RunRecord: TypeAlias = Mapping[str, Any]
+Records: TypeAlias = Sequence[ResultRecord]
+
+
+def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
+    value = raw.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise FindingsError(f"{where}: {key!r} must be a string, got {value!r}")
+    return value
+
+
+def _text_list(raw: Mapping[str, Any], key: str, where: str) -> list[str]:
+    value = raw.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise FindingsError(f"{where}: {key!r} must be a list of strings")
+    return value
+
+
+def _evidence(raw: object, where: str) -> list[Evidence]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise FindingsError(f"{where}: 'evidence' must be a list of {{request, response}} objects")
+    items = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, Mapping):
+            raise FindingsError(f"{where}: evidence[{index}] must be a {{request, response}} object")
+        items.append(
+            Evidence(
+                request=_text(item, "request", f"{where}: evidence[{index}]"),
+                response=_text(item, "response", f"{where}: evidence[{index}]"),
+            )
+        )
+    return items
+
+
+def _acceptance(raw: object, where: str) -> Acceptance | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise FindingsError(f"{where}: 'acceptance' must be an object")
+    fields = {key: _text(raw, key, f"{where}: acceptance") for key in ("fingerprint", "justification", "owner")}
+    expires = raw.get("expires")
+    return Acceptance(**fields, expires="" if expires is None else str(expires))
+
 
 #: Check ids in the order of design.md; prefixed families sort where their prefix stands.
 CHECK_ORDER: tuple[str, ...] = (
@@ -43,31 +270,18 @@ def check_sort_key(check: str) -> tuple[int, str]:
     return len(CHECK_ORDER), check
 
 
-def severity_rank(severity: object) -> int:
-    """Index in SEVERITIES; an unknown or missing severity ranks above critical (fail closed)."""
-    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
+def severity_rank(severity: Severity | None) -> int:
+    """The severity's rank; a missing severity ranks above critical (the gate fails closed)."""
+    return severity.rank if severity is not None else len(SEVERITIES)
 
 
-def operation_label(result: Record) -> str:
-    """`METHOD path` of a result, or an empty string when the check has no HTTP operation."""
-    method = str(result.get("method") or "").upper()
-    path = str(result.get("path") or "")
-    return f"{method} {path}".strip()
-
-
-def operation_sort_key(result: Record) -> tuple[bool, str, int, str]:
+def operation_sort_key(result: ResultRecord) -> tuple[bool, str, int, str]:
     """By path, then method in the usual order; results without an HTTP operation last."""
-    method = str(result.get("method") or "").upper()
-    path = str(result.get("path") or "")
+    method = result.method.upper()
     rank = _METHOD_ORDER.index(method) if method in _METHOD_ORDER else len(_METHOD_ORDER)
-    return not path, path, rank, method
+    return not result.path, result.path, rank, method
 
 
-def result_sort_key(result: Record) -> tuple[str, str, str, str]:
+def result_sort_key(result: ResultRecord) -> tuple[str, str, str, str]:
     """The stable order of findings.json: check, path, method, variant."""
-    return (
-        str(result.get("check", "")),
-        str(result.get("path") or ""),
-        str(result.get("method") or "").upper(),
-        str(result.get("variant") or ""),
-    )
+    return result.check, result.path, result.method.upper(), result.variant or ""

@@ -7,17 +7,29 @@ from pathlib import Path
 from typing import Any
 
 from reports._findings import write_text
-from reports._records import Record, Records
+from reports._records import Outcome, Records, ResultRecord, RunRecord, Severity
 
 SARIF_FILE = "results.sarif"
-_LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
-_SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}
+_LEVELS = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "1.0",
+}
 
 
-def write_sarif(out_dir: Path | str, run: Record, results: Records) -> Path:
+def write_sarif(out_dir: Path | str, run: RunRecord, results: Records) -> Path:
     """Write `results.sarif`. Findings are located at the operation (an API has no source lines to point at)."""
-    failed = [result for result in results if result.get("outcome") == "fail"]
-    rule_ids = sorted({str(result["check"]) for result in failed})
+    failed = [result for result in results if result.outcome is Outcome.FAIL]
+    rule_ids = sorted({result.check for result in failed})
     document = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -39,34 +51,36 @@ def write_sarif(out_dir: Path | str, run: Record, results: Records) -> Path:
 
 
 def _rule(rule_id: str, failed: Records) -> dict[str, Any]:
-    first = next(result for result in failed if result["check"] == rule_id)
-    worst = max((str(r.get("severity", "info")) for r in failed if r["check"] == rule_id), key=_rank)
+    first = next(result for result in failed if result.check == rule_id)
+    worst = max(_severity(result) for result in failed if result.check == rule_id)
     return {
         "id": rule_id,
         "name": rule_id,
-        "shortDescription": {"text": str(first.get("title", rule_id))},
+        "shortDescription": {"text": first.title or rule_id},
         "properties": {
-            "tags": ["security", *first.get("requirements", [])],
+            "tags": ["security", *first.requirements],
             "security-severity": _SECURITY_SEVERITY[worst],
         },
     }
 
 
-def _result(result: Record, rule_ids: list[str]) -> dict[str, Any]:
-    severity = str(result.get("severity", "info"))
-    operation = f"{result.get('method', '')} {result.get('path', '')}".strip()
-    variant = f" [{result['variant']}]" if result.get("variant") else ""
+def _result(result: ResultRecord, rule_ids: list[str]) -> dict[str, Any]:
+    severity = _severity(result)
+    variant = f" [{result.variant}]" if result.variant else ""
     return {
-        "ruleId": result["check"],
-        "ruleIndex": rule_ids.index(str(result["check"])),
-        "level": _LEVELS.get(severity, "warning"),
-        "message": {"text": f"{result.get('title', '')}: {result.get('message', '')}"},
-        "partialFingerprints": {"digasec/v1": str(result.get("fingerprint", ""))},
-        "locations": [{"logicalLocations": [{"name": f"{operation}{variant}", "kind": "function"}]}],
-        "properties": {"severity": severity, "requirements": result.get("requirements", [])},
+        "ruleId": result.check,
+        "ruleIndex": rule_ids.index(result.check),
+        "level": _LEVELS[severity],
+        "message": {"text": f"{result.title}: {result.message}"},
+        "partialFingerprints": {"digasec/v1": result.fingerprint},
+        "locations": [{"logicalLocations": [{"name": f"{result.operation}{variant}", "kind": "function"}]}],
+        "properties": {
+            "severity": result.severity.value if result.severity else None,
+            "requirements": list(result.requirements),
+        },
     }
 
 
-def _rank(severity: str) -> int:
-    order = ("info", "low", "medium", "high", "critical")
-    return order.index(severity) if severity in order else 0
+def _severity(result: ResultRecord) -> Severity:
+    """A failure without a severity counts as critical, as in the gate (fail closed)."""
+    return result.severity or Severity.CRITICAL

@@ -5,25 +5,31 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from reports._records import OUTCOMES, SEVERITIES, Record, Records, check_sort_key, severity_rank
+from reports._records import (
+    OUTCOMES,
+    SEVERITIES,
+    Outcome,
+    Records,
+    ResultRecord,
+    Severity,
+    check_sort_key,
+    severity_rank,
+)
 
 __all__ = ["SEVERITIES", "CheckCoverage", "Summary", "exit_code_for", "failing", "summarise"]
 
 
-def exit_code_for(results: Records, *, fail_on: str = "low") -> int:
+def exit_code_for(results: Records, *, fail_on: Severity = Severity.LOW) -> int:
     """1 when any result failed with a severity at or above `fail_on`, else 0."""
     return 1 if failing(results, fail_on=fail_on) else 0
 
 
-def failing(results: Records, *, fail_on: str = "low") -> list[Record]:
-    """The failed results at or above `fail_on`. A failure without a known severity counts (the gate fails closed)."""
-    if fail_on not in SEVERITIES:
-        raise ValueError(f"fail_on must be one of {', '.join(SEVERITIES)}, got {fail_on!r}")
-    threshold = SEVERITIES.index(fail_on)
+def failing(results: Records, *, fail_on: Severity = Severity.LOW) -> list[ResultRecord]:
+    """The failed results at or above `fail_on`. A failure without a severity counts (the gate fails closed)."""
     return [
         result
         for result in results
-        if result.get("outcome") == "fail" and severity_rank(result.get("severity")) >= threshold
+        if result.outcome is Outcome.FAIL and severity_rank(result.severity) >= fail_on.rank
     ]
 
 
@@ -35,7 +41,11 @@ class CheckCoverage:
 
 @dataclass(frozen=True)
 class Summary:
-    """Counts of a run: per outcome, per severity of failed and of accepted results, per check (run / skipped)."""
+    """Counts of a run: per outcome, per severity of failed and of accepted results, per check (run / skipped).
+
+    Keys are the findings.json strings (`"fail"`, `"high"`), highest severity first; a result without a
+    severity is not counted per severity.
+    """
 
     outcomes: dict[str, int]
     fail_severities: dict[str, int]
@@ -55,11 +65,11 @@ class Summary:
 
 def summarise(results: Records) -> Summary:
     """Count results. An item counts as run unless it was skipped (errors were run and went wrong)."""
-    outcomes = Counter(str(result.get("outcome")) for result in results)
-    failed = Counter(str(result.get("severity")) for result in results if result.get("outcome") == "fail")
-    accepted = Counter(str(result.get("severity")) for result in results if result.get("outcome") == "accepted")
-    skipped = Counter(str(result.get("check", "")) for result in results if result.get("outcome") == "skip")
-    run = Counter(str(result.get("check", "")) for result in results if result.get("outcome") != "skip")
+    outcomes = Counter(result.outcome.value for result in results)
+    failed = _severities(results, Outcome.FAIL)
+    accepted = _severities(results, Outcome.ACCEPTED)
+    skipped = Counter(result.check for result in results if result.outcome is Outcome.SKIP)
+    run = Counter(result.check for result in results if result.outcome is not Outcome.SKIP)
     checks = {
         check: CheckCoverage(run=run[check], skipped=skipped[check])
         for check in sorted(run.keys() | skipped.keys(), key=check_sort_key)
@@ -70,3 +80,7 @@ def summarise(results: Records) -> Summary:
         accepted_severities={severity: accepted[severity] for severity in reversed(SEVERITIES)},
         checks=checks,
     )
+
+
+def _severities(results: Records, outcome: Outcome) -> Counter[str]:
+    return Counter(result.severity.value for result in results if result.outcome is outcome and result.severity)

@@ -111,10 +111,26 @@ def _judge(
         )
 
 
+# Variants that need a genuine token from Keycloak: without a Keycloak in the run they skip before anything is
+# asked of one (a backend with its own login, pre-issued tokens). The capability check below would skip them too;
+# this says why in the terms of the run, and guarantees no Keycloak is contacted when the profile names none.
+NEEDS_KEYCLOAK = {
+    "expired": f"a genuine expired token needs a short-lived client of the harness's own in Keycloak "
+    f"(capability {SHORT_LIVED!r})",
+    "wrong_audience": f"a genuine token for another audience needs a Keycloak client without the backend's "
+    f"audience (capability {OTHER_AUDIENCE!r})",
+}
+NOT_A_JWT = "the credential is not a JWT: forged-JWT variants do not apply"
+NOT_A_JWS = "the credential is an encrypted JWT (JWE): its claims cannot be read, forged-JWT variants do not apply"
+
+
 def _forge(variant: str, ctx: CheckContext) -> str:
     owner = ctx.users[0]
     if variant == "garbage":
         return tokens.garbage_token()
+    if variant in NEEDS_KEYCLOAK and not ctx.harness.env.keycloak_url:
+        pytest.skip(f"no Keycloak in this run (identity source {ctx.harness.identity.provider!r}): "
+                    f"{NEEDS_KEYCLOAK[variant]}")
     identity = ctx.harness.identity
     if variant == "expired":
         if not identity.can(SHORT_LIVED):
@@ -131,13 +147,25 @@ def _forge(variant: str, ctx: CheckContext) -> str:
                 "cannot be told apart from a valid one"
             )
         return ctx.token(owner, client=ctx.harness.identity.clients.other_audience)
-    valid = ctx.token(owner)
+    valid = _jwt_or_skip(ctx.token(owner))
     forgers: dict[str, Callable[[str], str]] = {
         "alg_none": tokens.alg_none,
         "tampered_claims": tokens.tampered_claims,
         "hs256_resigned": tokens.resigned_hs256,
     }
     return forgers[variant](valid)
+
+
+def _jwt_or_skip(credential: str) -> str:
+    """The credential, when it is a signed JWT whose claims can be read; otherwise the item is skipped (an opaque
+    session token or API key has no header, claims or signature to forge)."""
+    if credential.strip().count(".") == 4:
+        pytest.skip(NOT_A_JWS)
+    try:
+        tokens.decode_unverified(credential)
+    except ValueError:
+        pytest.skip(NOT_A_JWT)
+    return credential
 
 
 _expired_lock = threading.Lock()

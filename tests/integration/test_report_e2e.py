@@ -4,6 +4,7 @@ a PDF, SARIF, and no secret of the run anywhere in the output directory or the c
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -65,6 +66,26 @@ def test_report_renders_offline_with_every_section(demo_scan: Scan, tmp_path: Pa
     assert {url for url in page_requests(events) if not url.startswith(("file://", "data:"))} == set()
     assert {address for address in connections(events) if not address.startswith("127.")} == set()
     print(f"screenshot: {screenshot}")
+
+
+def test_scope_names_the_token_issuer_and_keycloak(demo_scan: Scan) -> None:
+    """The demo's tokens come from its Keycloak realm: the scope says so, and shows the Keycloak rows."""
+    html = (demo_scan.out / "report.html").read_text()
+    scope = html[html.index('<section id="scope">') : html.index("</section>", html.index('<section id="scope">'))]
+    rows = dict(re.findall(r'<th scope="row">(.*?)</th><td[^>]*>(.*?)</td>', scope))
+    target = demo_scan.findings["run"]["target"]
+    issuer = rows["Aussteller der Tokens der Testbenutzer"]
+    assert target["realm"] in issuer, issuer
+    assert target["keycloak_url"] in issuer, issuer
+    assert rows["Keycloak-Version"] == target["keycloak_version"] != ""
+
+
+def test_findings_json_records_keep_their_keys(demo_scan: Scan) -> None:
+    keys = ["check", "method", "path", "variant", "outcome", "severity", "title", "message", "fingerprint",
+            "requirements", "evidence", "reason", "nodeid", "duration_s"]
+    for result in demo_scan.results:
+        assert list(result)[: len(keys)] == keys, result
+        assert set(result) - set(keys) <= {"note", "acceptance"}, result
 
 
 def test_the_offline_check_can_fail(tmp_path: Path) -> None:

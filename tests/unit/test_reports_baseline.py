@@ -11,7 +11,11 @@ import pytest
 import yaml
 
 from reports import (
+    Acceptance,
     BaselineError,
+    Outcome,
+    ResultRecord,
+    Severity,
     apply_baseline,
     fingerprint,
     load_baseline,
@@ -24,22 +28,24 @@ from reports._baseline import BaselineEntry
 TODAY = dt.date(2025, 1, 14)
 
 
-def _r(check: str, outcome: str, path: str = "/v1/entries/{entry_id}", **extra: Any) -> dict[str, Any]:
-    return {
-        "check": check,
-        "method": "GET",
-        "path": path,
-        "outcome": outcome,
-        "severity": "high",
-        "title": f"{check} title",
-        "message": "Expected 404, got `200 OK`",
-        "fingerprint": fingerprint(check, "GET", path),
-        **extra,
-    }
+def _r(check: str, outcome: str, path: str = "/v1/entries/{entry_id}", **extra: Any) -> ResultRecord:
+    return ResultRecord.from_dict(
+        {
+            "check": check,
+            "method": "GET",
+            "path": path,
+            "outcome": outcome,
+            "severity": "high",
+            "title": f"{check} title",
+            "message": "Expected 404, got `200 OK`",
+            "fingerprint": fingerprint(check, "GET", path, extra.get("variant")),
+            **extra,
+        }
+    )
 
 
-def _entry(result: dict[str, Any], expires: dt.date = dt.date(2025, 3, 31)) -> BaselineEntry:
-    return BaselineEntry(result["fingerprint"], "behind VPN until SEC-41", "jane@example.org", expires)
+def _entry(result: ResultRecord, expires: dt.date = dt.date(2025, 3, 31)) -> BaselineEntry:
+    return BaselineEntry(result.fingerprint, "behind VPN until SEC-41", "jane@example.org", expires)
 
 
 def _write(path: Path, entries: list[dict[str, Any]]) -> Path:
@@ -50,30 +56,37 @@ def _write(path: Path, entries: list[dict[str, Any]]) -> Path:
 def test_a_matching_failure_becomes_accepted_with_its_severity() -> None:
     failure = _r("cross_user_read", "fail")
     applied, stale = apply_baseline([failure], [_entry(failure)], TODAY)
-    assert applied[0]["outcome"] == "accepted"
-    assert applied[0]["severity"] == "high"
-    assert applied[0]["acceptance"] == {
-        "fingerprint": failure["fingerprint"],
+    assert applied[0].outcome is Outcome.ACCEPTED
+    assert applied[0].severity is Severity.HIGH
+    assert applied[0].acceptance == Acceptance(
+        fingerprint=failure.fingerprint,
+        justification="behind VPN until SEC-41",
+        owner="jane@example.org",
+        expires="2025-03-31",
+    )
+    assert applied[0].to_dict()["acceptance"] == {
+        "fingerprint": failure.fingerprint,
         "justification": "behind VPN until SEC-41",
         "owner": "jane@example.org",
         "expires": "2025-03-31",
     }
     assert stale == []
-    assert failure["outcome"] == "fail"  # the input is not changed
+    assert failure.outcome is Outcome.FAIL  # the input is not changed
 
 
 def test_the_expiry_day_still_holds() -> None:
     failure = _r("cross_user_read", "fail")
     applied, _ = apply_baseline([failure], [_entry(failure, expires=TODAY)], TODAY)
-    assert applied[0]["outcome"] == "accepted"
+    assert applied[0].outcome is Outcome.ACCEPTED
 
 
 def test_an_expired_acceptance_leaves_the_failure_and_says_so() -> None:
     failure = _r("cross_user_read", "fail")
     applied, stale = apply_baseline([failure], [_entry(failure, expires=TODAY - dt.timedelta(days=1))], TODAY)
-    assert applied[0]["outcome"] == "fail"
-    assert "acceptance" not in applied[0]
-    assert applied[0]["message"] == (
+    assert applied[0].outcome is Outcome.FAIL
+    assert applied[0].acceptance is None
+    assert "acceptance" not in applied[0].to_dict()
+    assert applied[0].message == (
         "Expected 404, got `200 OK` (baseline acceptance by jane@example.org expired on 2025-01-13)"
     )
     assert stale == []
@@ -86,7 +99,7 @@ def test_entries_that_match_no_open_result_are_stale() -> None:
     absent = BaselineEntry("0" * 64, "gone", "jane@example.org", dt.date(2025, 3, 31))
     baseline = [_entry(failure), _entry(fixed), _entry(not_tested), absent]
     applied, stale = apply_baseline([failure, fixed, not_tested], baseline, TODAY)
-    assert [r["outcome"] for r in applied] == ["accepted", "pass", "skip"]
+    assert [r.outcome.value for r in applied] == ["accepted", "pass", "skip"]
     assert stale == [baseline[1], absent]
 
 
@@ -96,7 +109,7 @@ def test_load_baseline_reads_dates_and_context(tmp_path: Path) -> None:
         tmp_path / "baseline.yaml",
         [
             {
-                "fingerprint": failure["fingerprint"].upper(),
+                "fingerprint": failure.fingerprint.upper(),
                 "justification": "j",
                 "owner": "o",
                 "expires": dt.date(2025, 3, 31),
@@ -106,7 +119,7 @@ def test_load_baseline_reads_dates_and_context(tmp_path: Path) -> None:
         ],
     )
     entries = load_baseline(path)
-    assert entries[0].fingerprint == failure["fingerprint"]
+    assert entries[0].fingerprint == failure.fingerprint
     assert entries[0].expires == dt.date(2025, 3, 31)
     assert entries[0].context == {"check": "cross_user_read"}
     assert entries[1].expires == dt.date(2025, 4, 1)
@@ -152,7 +165,7 @@ def test_load_baseline_refuses_duplicates_and_other_files(tmp_path: Path) -> Non
 
 def test_write_baseline_lists_failures_and_keeps_accepted_entries(tmp_path: Path) -> None:
     failure = _r("cross_user_read", "fail", variant="a->b")
-    failure["fingerprint"] = fingerprint("cross_user_read", "GET", failure["path"], "a->b")
+    assert failure.fingerprint == fingerprint("cross_user_read", "GET", failure.path, "a->b")
     accepted = _r(
         "cross_user_delete",
         "accepted",
@@ -167,13 +180,13 @@ def test_write_baseline_lists_failures_and_keeps_accepted_entries(tmp_path: Path
     text = template.read_text(encoding="utf-8")
     assert text.startswith("# digasec baseline: accepted risks. Generated from findings.json.")
     data = yaml.safe_load(text)
-    assert [e["fingerprint"] for e in data["entries"]] == [accepted["fingerprint"], failure["fingerprint"]]
+    assert [e["fingerprint"] for e in data["entries"]] == [accepted.fingerprint, failure.fingerprint]
     assert data["entries"][1]["variant"] == "a->b"
     assert "jörg" in text
     with pytest.raises(BaselineError, match="justification is empty"):
         load_baseline(template)  # a new failure needs a justification before it is accepted
     data["entries"][1].update(justification="known", owner="jane", expires="2025-02-01")
     _write(template, data["entries"])
-    applied, stale = apply_baseline(load_findings(findings)["results"], load_baseline(template), TODAY)
-    assert [r["outcome"] for r in applied] == ["accepted", "accepted", "pass"]
+    applied, stale = apply_baseline(load_findings(findings).results, load_baseline(template), TODAY)
+    assert [r.outcome.value for r in applied] == ["accepted", "accepted", "pass"]
     assert stale == []

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from reports import SEVERITIES, exit_code_for, summarise
+from reports import SEVERITIES, Outcome, ResultRecord, Severity, exit_code_for, summarise
 
 
-def _r(check: str, outcome: str, severity: str | None = "high", path: str = "/v1/x") -> dict[str, Any]:
-    return {"check": check, "method": "GET", "path": path, "outcome": outcome, "severity": severity}
+def _r(check: str, outcome: str, severity: str | None = "high", path: str = "/v1/x") -> ResultRecord:
+    return ResultRecord(
+        check=check,
+        method="GET",
+        path=path,
+        outcome=Outcome(outcome),
+        severity=None if severity is None else Severity(severity),
+    )
 
 
 @pytest.mark.parametrize(
@@ -28,7 +32,7 @@ def _r(check: str, outcome: str, severity: str | None = "high", path: str = "/v1
 )
 def test_exit_code_by_threshold(severity: str, fail_on: str, expected: int) -> None:
     results = [_r("cross_user_read", "pass", "critical"), _r("cross_user_read", "fail", severity)]
-    assert exit_code_for(results, fail_on=fail_on) == expected
+    assert exit_code_for(results, fail_on=Severity(fail_on)) == expected
 
 
 def test_default_threshold_is_low() -> None:
@@ -38,17 +42,24 @@ def test_default_threshold_is_low() -> None:
 
 @pytest.mark.parametrize("outcome", ["pass", "skip", "accepted", "error"])
 def test_only_failed_results_fail_the_gate(outcome: str) -> None:
-    assert exit_code_for([_r("cross_user_read", outcome, "critical")], fail_on="info") == 0
+    assert exit_code_for([_r("cross_user_read", outcome, "critical")], fail_on=Severity.INFO) == 0
 
 
-@pytest.mark.parametrize("severity", [None, "severe"])
-def test_a_failure_without_known_severity_fails_closed(severity: str | None) -> None:
-    assert exit_code_for([_r("cross_user_read", "fail", severity)], fail_on="critical") == 1
+def test_a_failure_without_severity_fails_closed() -> None:
+    assert exit_code_for([_r("cross_user_read", "fail", None)], fail_on=Severity.CRITICAL) == 1
+    assert exit_code_for([_r("cross_user_read", "fail", "high")], fail_on=Severity.CRITICAL) == 0
 
 
 def test_unknown_threshold_is_refused() -> None:
-    with pytest.raises(ValueError, match="fail_on must be one of info, low, medium, high, critical"):
-        exit_code_for([], fail_on="severe")
+    with pytest.raises(ValueError, match="--fail-on must be one of info, low, medium, high, critical, got 'severe'"):
+        Severity.parse("severe", what="--fail-on")
+    assert Severity.parse("high") is Severity.parse(Severity.HIGH) is Severity.HIGH
+
+
+def test_severities_are_ordered_by_rank_not_by_name() -> None:
+    assert sorted(Severity) == [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
+    assert Severity.LOW < Severity.HIGH < Severity.CRITICAL  # alphabetically "critical" < "high" < "low"
+    assert max(Severity.HIGH, Severity.MEDIUM, Severity.CRITICAL) is Severity.CRITICAL
 
 
 def test_no_results_pass() -> None:

@@ -18,7 +18,11 @@ import pytest
 import reports
 from reports import (
     SCHEMA,
+    Evidence,
     FindingsError,
+    Outcome,
+    ResultRecord,
+    Severity,
     fingerprint,
     load_findings,
     load_requirement_catalogue,
@@ -33,7 +37,12 @@ BASE_URL = "http://127.0.0.1:8000"
 INJECTED = "<script>alert('pwned')</script>"
 
 
-def _result(check: str, method: str, path: str, outcome: str, **extra: Any) -> dict[str, Any]:
+def _result(check: str, method: str, path: str, outcome: str, **extra: Any) -> ResultRecord:
+    return ResultRecord.from_dict(_raw(check, method, path, outcome, **extra))
+
+
+def _raw(check: str, method: str, path: str, outcome: str, **extra: Any) -> dict[str, Any]:
+    """A result record in its findings.json form."""
     variant = extra.get("variant")
     record: dict[str, Any] = {
         "check": check,
@@ -75,7 +84,7 @@ def sample_run() -> dict[str, Any]:
     }
 
 
-def sample_results() -> list[dict[str, Any]]:
+def sample_results() -> list[ResultRecord]:
     entry = "/v1/entries/{entry_id}"
     leak_body = f'{{"id": 17, "note": "Schlafprotokoll canary-A-7f3c {INJECTED}", "owner": "user_a"}}'
     return [
@@ -168,11 +177,74 @@ def written(tmp_path: Path) -> Path:
 
 
 def test_findings_round_trip_keeps_run_and_results(written: Path) -> None:
+    assert json.loads((written / "findings.json").read_text(encoding="utf-8"))["schema"] == SCHEMA
     document = load_findings(written / "findings.json")
-    assert document["schema"] == SCHEMA
-    assert document["run"] == sample_run()
-    key = lambda r: (r["check"], r["path"], r["method"], r.get("variant") or "")  # noqa: E731
-    assert document["results"] == sorted(sample_results(), key=key)
+    assert document.run == sample_run()
+    key = lambda r: (r.check, r.path, r.method, r.variant or "")  # noqa: E731
+    assert document.results == sorted(sample_results(), key=key)
+
+
+def test_findings_json_keeps_its_keys_and_their_order(written: Path) -> None:
+    """findings.json is a contract: the record's keys, in this order; note and acceptance only when present."""
+    results = json.loads((written / "findings.json").read_text(encoding="utf-8"))["results"]
+    keys = [
+        "check", "method", "path", "variant", "outcome", "severity", "title", "message", "fingerprint",
+        "requirements", "evidence", "reason", "nodeid", "duration_s",
+    ]
+    for result in results:
+        extra = ["acceptance"] if result["outcome"] == "accepted" else []
+        assert list(result) == keys + extra, result["check"]
+    alg_none = next(r for r in results if r.get("variant") == "alg_none")
+    assert alg_none["severity"] == "critical"
+    assert alg_none["outcome"] == "fail"
+    assert alg_none["evidence"][0]["request"].startswith("GET /v1/entries/17 HTTP/1.1")
+    assert isinstance(alg_none["requirements"], list)
+
+
+def test_a_record_survives_its_findings_json_form() -> None:
+    record = ResultRecord(
+        check="invalid_token",
+        method="GET",
+        path="/v1/x",
+        variant="alg_none",
+        outcome=Outcome.FAIL,
+        severity=Severity.CRITICAL,
+        title="t",
+        message="m",
+        fingerprint=fingerprint("invalid_token", "GET", "/v1/x", "alg_none"),
+        requirements=("CWE-347",),
+        evidence=(Evidence(request="GET /v1/x HTTP/1.1", response="HTTP/1.1 200 OK"),),
+        nodeid="suites/x.py::t",
+        duration_s=0.12,
+        note="a note",
+    )
+    as_json = json.loads(json.dumps(record.to_dict()))
+    assert as_json["note"] == "a note"
+    assert ResultRecord.from_dict(as_json) == record
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"outcome": "xfail"}, "outcome 'xfail' is not one of pass, fail, skip, accepted, error"),
+        ({"severity": "severe"}, "severity 'severe' is not one of info, low, medium, high, critical"),
+        ({"check": ""}, "'check' must be a non-empty string"),
+        ({"evidence": ["GET /"]}, "evidence[0] must be a {request, response} object"),
+        ({"requirements": "CWE-1"}, "'requirements' must be a list of strings"),
+        ({"title": 3}, "'title' must be a string"),
+    ],
+)
+def test_from_dict_refuses_a_record_of_the_wrong_shape(change: dict[str, Any], message: str) -> None:
+    raw = {**_raw("cross_user_read", "GET", "/x", "pass"), **change}
+    with pytest.raises(FindingsError, match=re.escape(f"results[3]: {message}")):
+        ResultRecord.from_dict(raw, where="results[3]")
+
+
+def test_a_record_refuses_strings_where_its_types_belong() -> None:
+    with pytest.raises(TypeError, match="outcome must be an Outcome"):
+        ResultRecord(check="x", outcome="pass")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="severity must be a Severity"):
+        ResultRecord(check="x", outcome=Outcome.PASS, severity="high")  # type: ignore[arg-type]
 
 
 def test_findings_output_is_stable_and_utf8(tmp_path: Path) -> None:
@@ -200,9 +272,12 @@ def test_load_findings_refuses_broken_json(tmp_path: Path) -> None:
         load_findings(path)
 
 
-def test_write_findings_refuses_an_unknown_outcome(tmp_path: Path) -> None:
+def test_load_findings_refuses_an_unknown_outcome(tmp_path: Path) -> None:
+    path = tmp_path / "findings.json"
+    raw = _raw("cross_user_read", "GET", "/x", "xfail")
+    path.write_text(json.dumps({"schema": SCHEMA, "run": {}, "results": [raw]}), encoding="utf-8")
     with pytest.raises(FindingsError, match=r"results\[0\]: outcome 'xfail'"):
-        write_findings(tmp_path, sample_run(), [_result("cross_user_read", "GET", "/x", "xfail")])
+        load_findings(path)
 
 
 def test_fingerprint_is_sha256_of_the_documented_string() -> None:
@@ -221,7 +296,7 @@ def test_junit_counts_match_the_records(tmp_path: Path) -> None:
     suite = root.find("testsuite")
     assert suite is not None
     cases = suite.findall("testcase")
-    outcomes = [r["outcome"] for r in results]
+    outcomes = [r.outcome.value for r in results]
     assert len(cases) == len(results) == int(suite.get("tests", "-1"))
     for element, outcome, attribute in (
         ("failure", "fail", "failures"),
@@ -348,8 +423,9 @@ def test_html_reproduction_command_uses_a_token_variable(written: Path) -> None:
 
 
 def test_html_passes_when_only_accepted_and_low_findings_remain(written: Path) -> None:
-    results = [r for r in sample_results() if r["severity"] in ("low", "medium", "info") or r["outcome"] != "fail"]
-    html = write_html(written, sample_run(), results, fail_on="medium").read_text(encoding="utf-8")
+    results = [r for r in sample_results() if r.severity in (Severity.LOW, Severity.MEDIUM, Severity.INFO)
+               or r.outcome is not Outcome.FAIL]
+    html = write_html(written, sample_run(), results, fail_on=Severity.MEDIUM).read_text(encoding="utf-8")
     assert '<div class="verdict pass">' in html
 
 
@@ -444,7 +520,7 @@ def test_curl_command_without_base_url_or_request_line() -> None:
 def test_reports_imports_neither_pytest_nor_the_network_nor_the_harness(tmp_path: Path) -> None:
     script = (
         "import sys, reports, reports.gate\n"
-        "reports.write_html(sys.argv[1], {}, [{'check': 'x', 'outcome': 'pass'}])\n"
+        "reports.write_html(sys.argv[1], {}, [reports.ResultRecord(check='x', outcome=reports.Outcome.PASS)])\n"
         "reports.write_junit(sys.argv[1], {}, [])\n"
         "banned = ('pytest', 'httpx', 'fixtures', 'requests', 'urllib3', '_pytest')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in banned))"
