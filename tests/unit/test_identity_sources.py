@@ -131,6 +131,8 @@ def handler_for(state: Backend) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             state.seen.append({"path": self.path, "headers": dict(self.headers)})
+            if self.path == "/health":
+                return self.answer(200, {"ok": True})
             me = self.who()
             return self.answer(200, {"me": me}) if me else self.answer(401, {"detail": "not authenticated"})
 
@@ -508,3 +510,27 @@ def test_preissued_tokens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         source.provision()
     with pytest.raises(IdentityError, match="cannot create accounts"):
         source.create_account("x")
+
+
+# -- launchers start or contact no Keycloak the profile does not name ------------------------------------------------
+def test_external_launcher_contacts_no_keycloak_without_a_keycloak_section(backend, tmp_path: Path) -> None:
+    from fixtures.launchers import make_launcher
+
+    state, url = backend
+    source = source_for(tmp_path, url)
+    assert source.profile.keycloak is None
+    env = make_launcher(source.profile, tmp_path, RUN.id).boot()
+    assert (env.keycloak_url, env.realm, env.admin) == ("", "", None)
+    assert [seen["path"] for seen in state.seen] == ["/health"]
+
+
+def test_containers_launcher_needs_no_keycloak_image_without_a_keycloak_section(tmp_path: Path) -> None:
+    from fixtures.launchers.containers import ContainersLauncher
+
+    path = tmp_path / "c.yaml"
+    path.write_text(PROFILE.format(base_url="", extra="").replace("launcher: external", "launcher: containers")
+                    .replace('backend: {base_url: ""}', "backend: {}")
+                    + "containers:\n  backend: {image: 'own-login:1'}\n")
+    launcher = ContainersLauncher(load_profile(path), tmp_path, RUN.id)
+    assert launcher._images() == [("containers.backend.image", "own-login:1")]
+    assert launcher._service_addresses()["realm"] == ""
