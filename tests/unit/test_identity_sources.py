@@ -320,6 +320,7 @@ def test_harness_client_sends_credentials_as_the_source_says(backend, tmp_path: 
                       _source=source)
     token = harness.tokens.token(identity.users[0])
     assert harness.client.credentials(token) == {"X-Auth-Token": token}
+    assert harness.credentials(identity.users[0]) == {"X-Auth-Token": token}
     assert harness.client.retries == 0
     response, exchange = harness.client.send(Request("GET", "/whoami"), bearer=token)
     assert response is not None
