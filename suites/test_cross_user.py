@@ -12,19 +12,21 @@ fewer users the pairs that need a missing user are skipped and say so.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 import uuid
 import zlib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from fixtures import compare
 from fixtures.checks import CheckError, Failure, Severity, check, needs_authentication
+from fixtures.datagen import own_account, with_current_password
 from fixtures.http import Request
-from fixtures.idanalysis import ObservedId, analyse_ids, is_integer_typed
+from fixtures.idanalysis import ChosenValue, ObservedId, analyse_ids, is_integer_typed, without_chosen
 from fixtures.seeder import SeedError, fill_path, resource_prefixes, user_identifier
 
 if TYPE_CHECKING:
@@ -160,6 +162,33 @@ def id_param_of(resource: str) -> str:
     return resource.rpartition("/")[2].strip("{}")
 
 
+def harness_choices(users: Iterable[TestUser]) -> list[ChosenValue]:
+    """What the test users' accounts hold that was chosen by the client side, not assigned by the server: usernames,
+    e-mail addresses, names and canaries (`sub`, the server's id of a user, is not among them)."""
+    chosen = []
+    for user in users:
+        chosen += [ChosenValue(user.username, "username"), ChosenValue(user.email, "e-mail address"),
+                   ChosenValue(user.first_name, "name"), ChosenValue(user.last_name, "name"),
+                   ChosenValue(user.canary, "canary"), ChosenValue(getattr(user, "phone", ""), "phone number")]
+    return [item for item in chosen if item.value.strip()]
+
+
+_CHOSEN_PLURALS = {"username": "usernames", "e-mail address": "e-mail addresses", "name": "names",
+                   "phone number": "phone numbers",
+                   "canary": "values made from its canaries"}
+HARNESS_REGISTERS = frozenset({"keycloak_admin", "backend_api"})
+"""Identity sources whose test accounts the harness registers itself (it picks their usernames and e-mails)."""
+
+
+def chosen_ids_reason(param: str, dropped: Sequence[tuple[ObservedId, ChosenValue]], *, harness_made: bool) -> str:
+    """Why ids that are the harness's own choices are not judged: `the ids of `{username}` are usernames the harness
+    chose itself`."""
+    kinds = list(dict.fromkeys(_CHOSEN_PLURALS.get(chosen.what, chosen.what) for _, chosen in dropped))
+    who = ("the harness chose itself" if harness_made or all(c.what == "canary" for _, c in dropped)
+           else "that came with the test accounts (named in the profile or the tokens), not assigned by the server")
+    return f"the ids of `{{{param}}}` are {' and '.join(kinds)} {who}"
+
+
 # -- scopes ------------------------------------------------------------------------------------------------------
 def reads_objects(op: Operation) -> bool:
     """Read-only operations that name an object or a user in the path."""
@@ -279,7 +308,7 @@ def test_cross_user_write(operation: Operation, variant: str, ctx: CheckContext)
         _judge_write(operation, attacker, victim, path, before, attacks, after)
     finally:
         if baseline is not None and not operation.object_params:
-            ctx.send_quietly(baseline, victim)  # a user-scoped resource: put the owner's own state back
+            _restore(ctx, baseline, victim, attacker)  # a user-scoped resource: put the owner's own state back
         ctx.discard_since(mark)
 
 
@@ -412,25 +441,39 @@ def test_enumerable_id(operation: Operation, ctx: CheckContext) -> None:
             pytest.skip(reason or f"no object of `{resource}` was seeded, so no id of `{{{param}}}` was seen")
         observed = [ObservedId(entry.object_id, entry.owner) for entry in entries]
         what, title = f"`{{{param}}}` of `{resource}` (in creation order)", "Object ids are guessable"
-        shown: list[tuple[TestUser | None, LedgerEntry | None]] = [(ctx.user(e.owner), e) for e in entries[:3]]
+        sources: list[tuple[TestUser | None, LedgerEntry | None]] = [(ctx.user(e.owner), e) for e in entries]
     else:
         param = operation.user_params[-1]
         observed = [ObservedId(user_identifier(param, user), user.key) for user in ctx.users]
         what, title = f"user ids `{{{param}}}` of the test users", "User ids are guessable"
-        shown = [(user, None) for user in ctx.users[:3]]
+        sources = [(user, None) for user in ctx.users]
+    identity = ctx.harness.identity
+    everyone = [*identity.users, *getattr(identity, "spare_users", [])]
+    judged, dropped = without_chosen(observed, harness_choices(everyone))
+    excluded = ""
+    if dropped:
+        harness_made = getattr(identity, "provider", "") in HARNESS_REGISTERS
+        reason = chosen_ids_reason(param, dropped, harness_made=harness_made)
+        if not judged:
+            pytest.skip(f"{reason}; nothing to judge")
+        excluded = f"; not judged: {len(dropped)} of {len(observed)} ids, {reason}"
+    # evidence for a finding: the first three judged objects (or users), each read by its owner
+    shown = [source for source, item in zip(sources, observed, strict=True) if item in judged][:3]
     parameter = operation.parameter(param)
     typed = parameter is not None and is_integer_typed(parameter.schema)
     typing = f"; the spec types `{{{param}}}` as integer" if typed else ""
-    verdict = analyse_ids(observed)
+    verdict = analyse_ids(judged)
+    ctx.note = excluded.removeprefix("; ")
     if verdict.kind == "insufficient":
-        pytest.skip(f"cannot judge {what}: {verdict.message}{typing}")
+        pytest.skip(f"cannot judge {what}: {verdict.message}{typing}{excluded}")
     if not verdict.enumerable:
+        ctx.note = f"{verdict.message}{excluded}"  # e.g. what a UUIDv7 reveals: when, not which
         return
-    for user, entry in shown:  # evidence: each object (or user) read by its owner
+    for user, entry in shown:
         if user is not None:
             ctx.send(ctx.request_at(operation, user, ctx.path_for(operation, user, entry)), bearer=ctx.token(user))
     severity = Severity.HIGH if verdict.kind in COUNTER_KINDS or typed else Severity.MEDIUM
-    raise Failure(title, f"{what}: {verdict.message}{typing}", severity=severity)
+    raise Failure(title, f"{what}: {verdict.message}{typing}{excluded}", severity=severity)
 
 
 # -- helpers that talk to the target -----------------------------------------------------------------------------
@@ -551,6 +594,18 @@ def _judge_write(op: Operation, attacker: TestUser, victim: TestUser, path: str,
         raise Failure("API claims success for a change to another user's object",
                       f"`{op.label}`: {who}, a success, but {victim.key}'s re-read shows the object unchanged",
                       severity=Severity.MEDIUM)
+
+
+def _restore(ctx: CheckContext, request: Request, owner: TestUser, attacker: TestUser) -> None:
+    """Send the owner's own request again (its account fields hold the owner's own values, so its login stays as it
+    was). Where the attack set the owner's password to the attacker's, a request that names the current password
+    needs the attacker's: tried once more with it."""
+    response = ctx.send_quietly(request, owner)
+    if response is not None and response.is_success:
+        return
+    body = with_current_password(request.json, attacker.password, own_account(owner, ctx.harness.profile))
+    if body is not None:
+        ctx.send_quietly(dataclasses.replace(request, json=body), owner)
 
 
 def _deleted_id(ctx: CheckContext, resource: str, owner: TestUser) -> tuple[str | None, str]:

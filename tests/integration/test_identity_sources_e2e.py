@@ -139,3 +139,158 @@ def test_pre_issued_tokens(staging: Staging, tmp_path: Path, admin_scan: Scan, a
     identity = "identity:\n  provider: tokens\n  tokens: ['${TEST_TOKEN1}', '${TEST_TOKEN2}', '${TEST_TOKEN3}']\n"
     other = scan(staging, tmp_path, "tokens", identity, env)
     assert_same_where_allowed(admin_scan, other, "tokens")
+
+
+# -- a backend with its own login: no Keycloak at all (issue 12) -------------------------------------------------------
+OWN_LOGIN_APP = '''
+"""A backend with its own sign-up (JSON) and OAuth2 password-flow login (form-encoded), HS256 JWTs, per-user items
+(reads planted without an owner check)."""
+import base64, hashlib, hmac, json, secrets, sys, time
+from urllib.parse import parse_qs
+
+import uvicorn
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.security import OAuth2PasswordBearer
+from pydantic import BaseModel
+
+app = FastAPI(title="own login", version="1")
+USERS, TOKENS, ITEMS, KEY = {}, {}, {}, secrets.token_bytes(32)
+FORM = {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+    "type": "object", "required": ["username", "password"],
+    "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}}}
+oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token")
+
+
+class Register(BaseModel):
+    email: str
+    password: str
+    full_name: str | None = None
+
+
+class ItemIn(BaseModel):
+    title: str
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def current(token: str = Depends(oauth2)):
+    if token not in TOKENS:
+        raise HTTPException(401, "not authenticated")
+    return TOKENS[token]
+
+
+@app.get("/health")
+def health():
+    return {"ok": True}
+
+
+@app.post("/auth/register", status_code=201)
+def register(body: Register):
+    if body.email in USERS:
+        raise HTTPException(400, "already registered")
+    USERS[body.email] = {"password": body.password, "id": len(USERS) + 1}
+    return {"id": USERS[body.email]["id"]}
+
+
+@app.post("/auth/token", openapi_extra=FORM)
+async def token(request: Request):
+    if "x-www-form-urlencoded" not in request.headers.get("content-type", ""):
+        raise HTTPException(422, [{"loc": ["body", "username"], "msg": "field required"}])
+    form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+    user = USERS.get(form.get("username", ""))
+    if not user or user["password"] != form.get("password"):
+        raise HTTPException(401, "Incorrect username or password")
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    exp = int(time.time()) + 900
+    claims = b64(json.dumps({"sub": str(user["id"]), "email": form["username"], "exp": exp}).encode())
+    value = f"{head}.{claims}." + b64(hmac.new(KEY, f"{head}.{claims}".encode(), hashlib.sha256).digest())
+    TOKENS[value] = form["username"]
+    return {"access_token": value, "token_type": "bearer"}
+
+
+@app.delete("/users/me", status_code=204)
+def delete_me(me: str = Depends(current)):
+    USERS.pop(me, None)
+
+
+@app.post("/items", status_code=201)
+def create_item(body: ItemIn, me: str = Depends(current)):
+    item = {"id": len(ITEMS) + 1, "title": body.title, "owner": me}
+    ITEMS[item["id"]] = item
+    return item
+
+
+@app.get("/items/{item_id}")
+def read_item(item_id: int, me: str = Depends(current)):
+    if item_id not in ITEMS:
+        raise HTTPException(404, "no such item")
+    return ITEMS[item_id]
+
+
+@app.delete("/items/{item_id}", status_code=204)
+def delete_item(item_id: int, me: str = Depends(current)):
+    if item_id not in ITEMS or ITEMS[item_id]["owner"] != me:
+        raise HTTPException(404, "no such item")
+    del ITEMS[item_id]
+
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+'''
+
+OWN_LOGIN_PROFILE = """
+name: own-login
+environment: local
+launcher: process
+backend:
+  command: ["{{python}}", "{app}", "{{port}}"]
+  ready_path: /health
+checks:
+  exclude: ["DELETE /users/me"]
+identity:
+  provider: backend_api
+  users: 2
+  backend:
+    registration: POST /auth/register
+    registration_body: {{email: "{{email}}", password: "{{password}}", full_name: "{{given_name}} {{family_name}}"}}
+    login: POST /auth/token
+    login_body: {{username: "{{email}}", password: "{{password}}"}}
+    token_json: access_token
+    delete_account: DELETE /users/me
+{extra}"""
+
+
+def own_login_profile(tmp_path: Path, extra: str = "") -> Path:
+    app = tmp_path / "own_login_app.py"
+    app.write_text(OWN_LOGIN_APP)
+    profile = tmp_path / "own-login.yaml"
+    profile.write_text(OWN_LOGIN_PROFILE.format(app=app, extra=extra))
+    return profile
+
+
+def test_backend_with_its_own_form_login_needs_no_keycloak(tmp_path: Path) -> None:
+    """The README's backend_api example against an OAuth2 password-flow login, no keycloak section: the run boots
+    no Keycloak, finds the planted cross-user read, names the backend as the token issuer and removes its users."""
+    result = run_cli("run", "--profile", str(own_login_profile(tmp_path)), "-n", "2", "--", "-k",
+                     "unauthenticated or invalid_token or cross_user", out=tmp_path / "out")
+    assert result.exit_code == 1, result.console[-3000:]
+    run = result.findings["run"]
+    assert run["target"]["token_issuer"] == "the backend itself (POST /auth/token)"
+    assert run["target"]["keycloak_url"] == ""  # the process launcher started no Keycloak
+    assert run["target"]["keycloak_version"] == "unknown"
+    assert run["run_tag"].startswith("digasec-")
+    assert run["cleanup_problems"] == []
+    outcomes = {(r["check"], r["outcome"]) for r in result.results}
+    assert ("cross_user_read", "fail") in outcomes
+    assert not [r for r in result.results if r["outcome"] == "error"], result.console[-3000:]
+
+
+def test_a_login_sent_in_the_wrong_encoding_is_explained(tmp_path: Path) -> None:
+    result = run_cli("run", "--profile", str(own_login_profile(tmp_path, "    login_content_type: json\n")),
+                     out=tmp_path / "out")
+    assert result.exit_code == 3, result.console[-3000:]
+    assert "the operation declares application/x-www-form-urlencoded; the body was sent as JSON" in result.console
+    assert "NOT removed" in result.console
+    assert "-user1" in result.console

@@ -55,7 +55,7 @@ def test_a_compose_profile_gets_the_compose_launcher(tmp_path: Path) -> None:
     profile = load_profile(write(tmp_path, COMPOSE))
     assert profile.containers.compose is not None
     assert profile.containers.compose.backend.service == "api"
-    launcher = make_launcher(profile, tmp_path / "digasec-0123456789ab-x")
+    launcher = make_launcher(profile, tmp_path / "work", "0123456789ab")
     assert isinstance(launcher, ComposeLauncher)
     assert launcher.project == "digasec-0123456789ab"
 

@@ -25,7 +25,6 @@ from fixtures.launchers.containers import (
     fill,
     owner_running,
     port_answers,
-    run_id_for,
 )
 from fixtures.launchers.process import process_start_time
 from fixtures.profile import load_profile
@@ -93,7 +92,7 @@ def test_containers_section_defaults(tmp_path: Path) -> None:
     profile = load_profile(write(tmp_path, CONTAINERS))
     assert profile.containers.network == "host"
     assert profile.containers.keycloak.image is None
-    assert ContainersLauncher(profile, tmp_path).keycloak_image == default_keycloak_image("26.7.3")
+    assert ContainersLauncher(profile, tmp_path, "r1").keycloak_image == default_keycloak_image("26.7.3")
     assert isinstance(make_launcher(profile, tmp_path), ContainersLauncher)
 
 
@@ -148,11 +147,15 @@ def test_fill_names_the_unknown_placeholder() -> None:
         fill("{python}", {"port": "1"}, "backend.command")
 
 
-def test_run_id_comes_from_the_work_directory(tmp_path: Path) -> None:
-    assert run_id_for(Path("/tmp/digasec-0123456789ab-x1y2")) == "0123456789ab"
-    fresh = run_id_for(tmp_path)
-    assert len(fresh) == 12
-    assert fresh != run_id_for(tmp_path)
+def test_the_run_id_is_handed_to_the_launcher(tmp_path: Path) -> None:
+    profile = load_profile(PROJECT / "profiles" / "demo-containers.yaml")
+    launcher = make_launcher(profile, tmp_path / "any-name", "0123456789ab")
+    assert isinstance(launcher, ContainersLauncher)
+    assert launcher.run_id == "0123456789ab"
+    fresh = make_launcher(profile, tmp_path)
+    assert isinstance(fresh, ContainersLauncher)
+    assert len(fresh.run_id) == 12
+    assert fresh.run_id != "0123456789ab"
 
 
 def test_leftovers_belong_to_runs_whose_process_is_gone() -> None:

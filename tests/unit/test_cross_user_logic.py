@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import random
+import secrets
 import uuid
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from fixtures import compare
-from fixtures.catalogue import Operation
+from fixtures.catalogue import Operation, Parameter
+from fixtures.checks import Failure, Severity
+from fixtures.idanalysis import ChosenValue, ObservedId
+from fixtures.identity import TestUser
+from fixtures.seeder import Ledger, LedgerEntry
 from suites.test_cross_user import (
     PAIRS,
+    chosen_ids_reason,
     contains_value,
     declared_violation,
     deletes_objects,
     deletes_objects_not_accounts,
     excerpt,
     foreign_canaries,
+    harness_choices,
     id_param_of,
     merge_masks,
     names_ids,
@@ -28,6 +37,7 @@ from suites.test_cross_user import (
     unused_id_like,
     writes_objects,
 )
+from suites.test_cross_user import test_enumerable_id as enumerable_id_check
 
 
 def operation(method: str, path: str, *, user_params: tuple[str, ...] = (), needs_auth: bool = True) -> Operation:
@@ -175,3 +185,156 @@ def test_an_excerpt_shows_the_surroundings_on_one_line() -> None:
 def test_path_values_and_id_params() -> None:
     assert path_values("/v1/users/{user_id}/notes/{note_id}", "/v1/users/abc/notes/7") == ["abc", "7"]
     assert id_param_of("/v1/users/{user_id}/notes/{note_id}") == "note_id"
+
+
+# -- enumerable_id: values the harness chose itself are not judged -------------------------------------------------
+TAG = "digasec-20261201205000-a1b2c3"
+
+
+def make_user(n: int, *, sub: str = "") -> TestUser:
+    return TestUser(key=f"user{n}", username=f"{TAG}-user{n}", password=f"Pw-{n}-{secrets.token_hex(8)}",
+                    email=f"{TAG}-user{n}@example.org", first_name="Jo", last_name="Doe",
+                    sub=sub or str(uuid.uuid4()), canary=f"cnry{secrets.token_hex(6)}")
+
+
+class FakeContext:
+    """What test_enumerable_id uses of a CheckContext: the identity, the ledger, and sending (recorded here)."""
+
+    def __init__(self, users: list[TestUser], *, provider: str = "backend_api",
+                 entries: list[LedgerEntry] | None = None) -> None:
+        self.users = users
+        self.note = ""
+        self.sent: list[str] = []
+        self.harness = SimpleNamespace(identity=SimpleNamespace(users=users, spare_users=[], provider=provider),
+                                       ledger=Ledger(entries or []))
+
+    def user(self, key: str) -> TestUser | None:
+        return next((user for user in self.users if user.key == key), None)
+
+    def path_for(self, op: Operation, user: TestUser, entry: LedgerEntry | None) -> str:
+        return entry.path if entry is not None else op.path
+
+    def request_at(self, op: Operation, user: TestUser, path: str) -> str:
+        return f"{op.method} {path}"
+
+    def token(self, user: TestUser) -> str:
+        return "token"
+
+    def send(self, request: str, *, bearer: str) -> None:
+        self.sent.append(request)
+
+
+def user_op(param: str, schema: dict[str, Any] | None = None) -> Operation:
+    parameter = Parameter(param, "path", True, schema or {"type": "string"})
+    return Operation(method="GET", path=f"/v1/users/{{{param}}}", operation_id=None, tags=(), needs_auth=True,
+                     auth_reason="bearer", parameters=(parameter,), body_schema=None, body_media_type=None,
+                     user_params=(param,))
+
+
+def run_check(op: Operation, ctx: FakeContext) -> None:
+    enumerable_id_check(op, ctx)  # type: ignore[arg-type]
+
+
+def test_usernames_the_harness_chose_are_a_skip_not_a_prefixed_counter() -> None:
+    ctx = FakeContext([make_user(n) for n in (1, 2, 3)])
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        run_check(user_op("username"), ctx)
+    assert str(skipped.value) == ("the ids of `{username}` are usernames the harness chose itself; "
+                                  "nothing to judge")
+    assert ctx.sent == []
+
+
+def test_e_mail_addresses_the_harness_chose_are_a_skip() -> None:
+    with pytest.raises(pytest.skip.Exception, match="e-mail addresses the harness chose itself; nothing to judge"):
+        run_check(user_op("email"), FakeContext([make_user(n) for n in (1, 2, 3)]))
+
+
+def test_usernames_of_given_accounts_are_a_skip_that_says_where_they_came_from() -> None:
+    ctx = FakeContext([make_user(n) for n in (1, 2, 3)], provider="keycloak_accounts")
+    with pytest.raises(pytest.skip.Exception, match=r"came with the test accounts .* not assigned by the server"):
+        run_check(user_op("username"), ctx)
+
+
+def test_server_assigned_sequential_user_ids_stay_a_finding() -> None:
+    ctx = FakeContext([make_user(n, sub=str(n + 40)) for n in (1, 2, 3)])
+    with pytest.raises(Failure) as found:
+        run_check(user_op("user_id", {"type": "integer"}), ctx)
+    assert found.value.severity is Severity.HIGH
+    assert "41, 42, 43" in found.value.message
+    assert len(ctx.sent) == 3
+
+
+def test_random_server_assigned_user_ids_pass_with_the_verdict_as_note() -> None:
+    ctx = FakeContext([make_user(n) for n in (1, 2, 3)])
+    run_check(user_op("user_id"), ctx)
+    assert "version-4" in ctx.note
+
+
+def test_a_sub_that_is_the_harness_chosen_e_mail_is_not_judged() -> None:
+    users = [make_user(n) for n in (1, 2, 3)]
+    users = [TestUser(**{**vars(user), "sub": user.email}) for user in users]
+    with pytest.raises(pytest.skip.Exception, match="e-mail addresses the harness chose itself"):
+        run_check(user_op("user_id"), FakeContext(users))
+
+
+def uuid7(ms: int) -> str:
+    return str(uuid.UUID(int=(ms << 80) | (0x7 << 76) | (secrets.randbits(12) << 64) | (0b10 << 62)
+                         | secrets.randbits(62)))
+
+
+def note_entries(ids: list[str], users: list[TestUser]) -> list[LedgerEntry]:
+    return [LedgerEntry("/v1/notes/{note_id}", users[index % len(users)].key, value, {"note_id": value},
+                        f"{users[index % len(users)].canary}x{index}", "POST /v1/notes")
+            for index, value in enumerate(ids)]
+
+
+def note_op() -> Operation:
+    return Operation(method="GET", path="/v1/notes/{note_id}", operation_id=None, tags=(), needs_auth=True,
+                     auth_reason="bearer", parameters=(Parameter("note_id", "path", True, {"type": "string"}),),
+                     body_schema=None, body_media_type=None)
+
+
+def test_uuid7_object_ids_pass_and_the_note_says_they_reveal_creation_time() -> None:
+    import time
+
+    users = [make_user(n) for n in (1, 2, 3)]
+    now_ms = int(time.time() * 1000)
+    ctx = FakeContext(users, entries=note_entries([uuid7(now_ms + step * 7) for step in range(6)], users))
+    run_check(note_op(), ctx)
+    assert "version-7" in ctx.note
+    assert "created" in ctx.note
+
+
+def test_uuid4_object_ids_pass() -> None:
+    users = [make_user(n) for n in (1, 2, 3)]
+    ctx = FakeContext(users, entries=note_entries([str(uuid.uuid4()) for _ in range(6)], users))
+    run_check(note_op(), ctx)
+    assert "version-4" in ctx.note
+
+
+def test_object_ids_made_from_the_harness_canaries_are_not_judged() -> None:
+    users = [make_user(n) for n in (1, 2, 3)]
+    ctx = FakeContext(users, entries=note_entries([f"{users[n % 3].canary}x{n}" for n in range(6)], users))
+    with pytest.raises(pytest.skip.Exception, match="values made from its canaries the harness chose itself"):
+        run_check(note_op(), ctx)
+
+
+def test_sequential_object_ids_stay_a_finding_and_chosen_ones_beside_them_are_named() -> None:
+    users = [make_user(n) for n in (1, 2, 3)]
+    entries = note_entries(["7", "8", "9", f"{TAG}-user1-note"], users)
+    ctx = FakeContext(users, entries=entries)
+    with pytest.raises(Failure) as found:
+        run_check(note_op(), ctx)
+    assert found.value.severity is Severity.HIGH
+    assert "not judged: 1 of 4 ids, the ids of `{note_id}` are usernames the harness chose itself" in \
+        found.value.message
+    assert ctx.sent == [f"GET {entry.path}" for entry in entries[:3]]
+
+
+def test_harness_choices_leave_out_the_servers_sub() -> None:
+    user = make_user(1, sub="42")
+    values = {chosen.value for chosen in harness_choices([user])}
+    assert values == {user.username, user.email, "Jo", "Doe", user.canary}
+    dropped = [(ObservedId(user.canary, "user1"), ChosenValue(user.canary, "canary"))]
+    assert chosen_ids_reason("x", dropped, harness_made=False) == \
+        "the ids of `{x}` are values made from its canaries the harness chose itself"

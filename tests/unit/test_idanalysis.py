@@ -10,7 +10,15 @@ from collections.abc import Sequence
 
 import pytest
 
-from fixtures.idanalysis import IdVerdict, ObservedId, analyse_ids, is_integer_typed
+from fixtures.idanalysis import (
+    ChosenValue,
+    IdVerdict,
+    ObservedId,
+    analyse_ids,
+    chosen_value_in,
+    is_integer_typed,
+    without_chosen,
+)
 
 NOW_MS = 1_714_566_645_123  # 2024-05-01T12:30:45Z
 NOW_S = NOW_MS / 1000 + 60  # the analysis runs a minute after the first id was made
@@ -168,12 +176,40 @@ def test_uuid_v6_is_time_based() -> None:
     assert verdict.kind == "uuid_v6"
 
 
-def test_uuid_v7_is_time_based_and_reports_its_random_bits() -> None:
+def test_uuid_v7_is_judged_by_its_random_bits_and_only_says_it_reveals_creation_time() -> None:
     verdict = judge([uuid7(NOW_MS), uuid7(NOW_MS + 20), uuid7(NOW_MS + 900)])
+    assert not verdict.enumerable  # 74 random bits: above the 64-bit bar
+    assert verdict.kind == "uuid_v7"
+    assert verdict.entropy_bits == 74.0
+    assert "version-7" in verdict.message
+    assert "reveal when each object was created" in verdict.message
+    assert "2024-05-01T12:30:45Z" in verdict.message
+
+
+def test_uuid_v7_with_a_stricter_bar_is_enumerable() -> None:
+    values = [uuid7(NOW_MS), uuid7(NOW_MS + 20)]
+    assert analyse_ids(observed(values), now=NOW_S, min_entropy_bits=80).enumerable
+    assert not analyse_ids(observed(values), now=NOW_S, min_entropy_bits=74).enumerable
+
+
+def test_uuid_v7_with_constant_random_digits_is_low_entropy() -> None:
+    # rand_a a fixed counter value and the top of rand_b constant: only 40 bits of rand_b vary
+    def fixed(ms: int) -> str:
+        value = (ms << 80) | (0x7 << 76) | (0x001 << 64) | (0b10 << 62) | (0x2A << 40) | secrets.randbits(40)
+        return str(uuid.UUID(int=value))
+
+    verdict = judge([fixed(NOW_MS + step) for step in range(0, 50, 10)])
     assert verdict.enumerable
     assert verdict.kind == "uuid_v7"
-    assert "version-7" in verdict.message
-    assert verdict.entropy_bits == 74.0
+    assert verdict.entropy_bits is not None
+    assert verdict.entropy_bits < 64
+    assert "random hex digits are the same in every id" in verdict.message
+
+
+def test_uuid_v1_and_v6_stay_findings_next_to_v7() -> None:
+    ticks = NOW_MS * 10_000 + 0x01B21DD213814000
+    assert judge([uuid6(ticks), uuid6(ticks + 5_000_000)]).enumerable
+    assert judge([str(uuid.uuid1()), str(uuid.uuid1())], now=time.time()).enumerable
 
 
 def test_undashed_time_based_uuids_are_recognised() -> None:
@@ -211,11 +247,22 @@ def test_uuid_formatted_counter_is_low_entropy() -> None:
 # --- time-prefixed strings ----------------------------------------------------------------------------------------
 
 
-def test_ulids_have_a_timestamp_prefix() -> None:
+def test_ulids_have_a_timestamp_prefix_and_enough_random_bits() -> None:
     verdict = judge([ulid(NOW_MS), ulid(NOW_MS + 15)])
-    assert verdict.enumerable
+    assert not verdict.enumerable  # 80 random bits follow the time
     assert verdict.kind == "ulid"
+    assert verdict.entropy_bits == 80.0
     assert "2024-05-01T12:30:45Z" in verdict.message
+    assert "reveals when each object was created" in verdict.message
+
+
+def test_ulids_whose_random_part_barely_varies_are_enumerable() -> None:
+    rng = random.Random(3)
+    values = [ulid(NOW_MS + step)[:10] + "0" * 10 + "".join(rng.choice(CROCKFORD) for _ in range(6))
+              for step in range(4)]
+    verdict = judge(values)
+    assert verdict.kind == "ulid"
+    assert verdict.enumerable
 
 
 def test_lower_case_ulids_are_recognised() -> None:
@@ -239,10 +286,11 @@ def test_default_now_is_the_current_time() -> None:
     assert analyse_ids(observed([ulid(NOW_MS), ulid(NOW_MS + 1)])).kind != "ulid"
 
 
-def test_ksuids_have_a_timestamp_prefix() -> None:
+def test_ksuids_have_a_timestamp_prefix_and_enough_random_bits() -> None:
     verdict = judge([ksuid(NOW_MS // 1000), ksuid(NOW_MS // 1000 + 2)])
-    assert verdict.enumerable
+    assert not verdict.enumerable
     assert verdict.kind == "ksuid"
+    assert verdict.entropy_bits == 128.0
 
 
 def test_objectids_are_predictable() -> None:
@@ -259,6 +307,15 @@ def test_time_prefixed_hex_that_is_not_an_objectid() -> None:
     verdict = judge([f"{seconds:08x}{secrets.token_hex(10)}", f"{seconds + 1:08x}{secrets.token_hex(10)}"])
     assert verdict.kind == "time_prefixed_hex"
     assert verdict.entropy_bits == 80.0
+    assert not verdict.enumerable
+
+
+def test_time_prefixed_hex_with_few_random_bits_is_enumerable() -> None:
+    seconds = NOW_MS // 1000
+    verdict = judge([f"{seconds:08x}{secrets.token_hex(6)}", f"{seconds + 1:08x}{secrets.token_hex(6)}"])
+    assert verdict.kind == "time_prefixed_hex"
+    assert verdict.enumerable
+    assert verdict.entropy_bits == 48.0
 
 
 def test_prefixes_that_decode_to_far_apart_times_are_not_timestamps() -> None:
@@ -408,3 +465,50 @@ def test_random_ids_are_judged_the_same_way_on_every_run() -> None:
         assert not judge([str(uuid.uuid4()), str(uuid.uuid4())]).enumerable
         assert not judge([os.urandom(16).hex(), os.urandom(16).hex()]).enumerable
         assert not judge([base62(22), base62(22)]).enumerable
+
+
+# --- values the harness chose itself ------------------------------------------------------------------------------
+TAG = "digasec-20261201205000-a1b2c3"
+CHOSEN = [
+    *(ChosenValue(f"{TAG}-user{n}", "username") for n in (1, 2, 3)),
+    *(ChosenValue(f"{TAG}-user{n}@example.org", "e-mail address") for n in (1, 2, 3)),
+    ChosenValue("cnry0a1b2c3d4e5f", "canary"),
+    ChosenValue("Jo", "name"),
+]
+
+
+def test_the_harness_usernames_would_be_a_counter_and_are_left_out() -> None:
+    usernames = observed([f"{TAG}-user{n}" for n in (1, 2, 3)])
+    assert analyse_ids(usernames).kind == "prefixed_counter"  # what the check must never report
+    kept, dropped = without_chosen(usernames, CHOSEN)
+    assert kept == []
+    assert [chosen.what for _, chosen in dropped] == ["username"] * 3
+
+
+def test_values_containing_a_chosen_value_are_left_out_case_insensitively() -> None:
+    assert chosen_value_in(f"{TAG.upper()}-USER2@EXAMPLE.ORG", CHOSEN) == CHOSEN[4]
+    assert chosen_value_in("note-cnry0a1b2c3d4e5fx7", CHOSEN) == CHOSEN[6]
+    assert chosen_value_in(f"{TAG}-user3-diary", CHOSEN) == CHOSEN[2]
+
+
+def test_short_chosen_values_count_only_when_equal() -> None:
+    assert chosen_value_in("Jo", CHOSEN) == CHOSEN[7]
+    assert chosen_value_in("aJo7xQ", CHOSEN) is None
+
+
+def test_server_assigned_sequential_integers_stay_a_finding() -> None:
+    ids = observed(["41", "42", "43"])
+    kept, dropped = without_chosen(ids, CHOSEN)
+    assert (kept, dropped) == (ids, [])
+    verdict = analyse_ids(kept)
+    assert verdict.enumerable
+    assert verdict.kind == "sequential_integer"
+
+
+def test_server_assigned_uuids_stay_judged_next_to_chosen_ones() -> None:
+    subs = [str(uuid.uuid4()) for _ in range(3)]
+    kept, dropped = without_chosen(observed([*subs, f"{TAG}-user1"]), CHOSEN)
+    assert [item.value for item in kept] == subs
+    assert len(dropped) == 1
+    assert analyse_ids(kept).kind == "uuid_v4"
+    assert not analyse_ids(kept).enumerable

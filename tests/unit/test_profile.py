@@ -125,3 +125,136 @@ def test_literal_token_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     text = EXTERNAL + "identity:\n  provider: tokens\n  tokens: [abc.def.ghi, '${TEST_KC_PW}']\n"
     with pytest.raises(ProfileError, match=r"identity\.tokens\[0\] holds a literal secret"):
         load_profile(write(tmp_path, text))
+
+
+# -- identity sources without Keycloak (issue 12) ------------------------------------------------------------------
+OWN_LOGIN = """
+name: own-login
+environment: local
+launcher: external
+backend:
+  base_url: http://127.0.0.1:8000
+identity:
+  provider: backend_api
+  backend:
+    registration: POST /v1/auth/register
+    registration_body:
+      {email: "{email}", password: "{password}", given_name: "{given_name}", family_name: "{family_name}"}
+    login: POST /v1/auth/login
+    login_body: {username: "{email}", password: "{password}"}
+    token_json: access_token
+"""
+
+
+def test_backend_api_needs_no_keycloak_section(tmp_path: Path) -> None:
+    profile = load_profile(write(tmp_path, OWN_LOGIN))
+    assert profile.keycloak is None
+    assert not profile.uses_keycloak
+    backend = profile.identity.backend
+    assert backend is not None
+    assert backend.content_type("login", "application/x-www-form-urlencoded") == "application/x-www-form-urlencoded"
+    assert backend.content_type("login", None) == "application/json"
+
+
+def test_backend_api_may_still_name_a_keycloak(tmp_path: Path) -> None:
+    text = OWN_LOGIN + "keycloak: {url: 'http://127.0.0.1:8080', realm: r}\n"
+    profile = load_profile(write(tmp_path, text))
+    assert profile.keycloak is not None
+    assert profile.keycloak.realm == "r"
+
+
+@pytest.mark.parametrize("provider", ["keycloak_admin", "keycloak_accounts"])
+def test_keycloak_sources_need_the_keycloak_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    provider: str) -> None:
+    monkeypatch.setenv("TEST_PW", "x")
+    account = "{username: a, password: '${TEST_PW}'}"
+    accounts = f"  client_id: app\n  accounts: [{account}, {account}]\n"
+    text = OWN_LOGIN.replace("provider: backend_api", f"provider: {provider}") + accounts
+    with pytest.raises(ProfileError, match=rf"identity.provider '{provider}' .*needs a keycloak section.*backend_api"):
+        load_profile(write(tmp_path, text))
+
+
+def test_unknown_placeholder_names_it_and_lists_the_valid_ones(tmp_path: Path) -> None:
+    text = OWN_LOGIN.replace('login_body: {username: "{email}"', 'login_body: {username: "{mail}"')
+    with pytest.raises(ProfileError) as info:
+        load_profile(write(tmp_path, text))
+    message = str(info.value)
+    assert "identity.backend.login_body" in message
+    assert "unknown placeholder {mail}" in message
+    assert "{username}, {email}, {password}, {given_name}, {family_name}, {phone}, {run_tag}" in message
+
+
+def test_every_documented_placeholder_is_accepted(tmp_path: Path) -> None:
+    from fixtures.profile import PLACEHOLDERS
+
+    body = ", ".join(f'f{index}: "{{{name}}}"' for index, name in enumerate(PLACEHOLDERS))
+    reset = f"password_reset: POST /reset\n    password_reset_body: {{{body}}}"
+    text = OWN_LOGIN.replace("token_json: access_token", reset)
+    backend = load_profile(write(tmp_path, text)).identity.backend
+    assert backend is not None
+    assert len(backend.password_reset_body) == len(PLACEHOLDERS)
+    readme = (PROJECT / "README.md").read_text()
+    assert all("{" + name + "}" in readme for name in PLACEHOLDERS)
+
+
+@pytest.mark.parametrize(
+    ("typo", "where", "meant"),
+    [("tokn_json: x", "identity.backend", "token_json"),
+     ("login_content_typ: form", "identity.backend", "login_content_type")],
+)
+def test_unknown_backend_key_gets_a_suggestion(tmp_path: Path, typo: str, where: str, meant: str) -> None:
+    text = OWN_LOGIN + f"    {typo}\n"
+    with pytest.raises(ProfileError, match=rf"unknown key '{where}\.\w+' in {where}: did you mean '{meant}'\?"):
+        load_profile(write(tmp_path, text))
+
+
+def test_unknown_recipe_key_gets_a_suggestion(tmp_path: Path) -> None:
+    text = OWN_LOGIN + "recipes:\n  /v1/entries/{entry_id}: {create: 'POST /v1/entries', bdy: {}}\n"
+    with pytest.raises(ProfileError, match=r"in recipes\./v1/entries/\{entry_id\}: did you mean 'body'\?"):
+        load_profile(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("send_as", ["bearer", "session", "cookie:sid", "header:X-Auth-Token",
+                                     "header:Authorization:Token"])
+def test_send_as_forms(tmp_path: Path, send_as: str) -> None:
+    backend = load_profile(write(tmp_path, OWN_LOGIN + f"    send_as: '{send_as}'\n")).identity.backend
+    assert backend is not None
+    assert backend.send_as == send_as
+
+
+@pytest.mark.parametrize("bad", ["Bearer", "header:", "cookie", "header:A:B:C", "basic"])
+def test_bad_send_as_says_what_is_allowed(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(ProfileError, match=r"send_as.*header:NAME:SCHEME.*session"):
+        load_profile(write(tmp_path, OWN_LOGIN + f"    send_as: '{bad}'\n"))
+
+
+def test_content_type_keys(tmp_path: Path) -> None:
+    text = OWN_LOGIN + "    login_content_type: form\n    registration_content_type: multipart\n"
+    backend = load_profile(write(tmp_path, text)).identity.backend
+    assert backend is not None
+    assert backend.content_type("login", "application/json") == "application/x-www-form-urlencoded"
+    assert backend.content_type("registration", None) == "multipart/form-data"
+    with pytest.raises(ProfileError, match=r"login_content_type: .*use json, form, multipart or a media type"):
+        load_profile(write(tmp_path, OWN_LOGIN + "    login_content_type: xml please\n"))
+
+
+def test_csrf_needs_exactly_one_source(tmp_path: Path) -> None:
+    ok = load_profile(write(tmp_path, OWN_LOGIN + "    csrf: {json: csrf_token, header: X-CSRF}\n"))
+    assert ok.identity.backend is not None
+    assert ok.identity.backend.csrf is not None
+    assert ok.identity.backend.csrf.json_path == "csrf_token"
+    with pytest.raises(ProfileError, match="exactly one place the CSRF token comes from"):
+        load_profile(write(tmp_path, OWN_LOGIN + "    csrf: {cookie: a, response_header: B}\n"))
+    with pytest.raises(ProfileError, match=r"unknown key 'identity.backend.csrf.cokie'.*did you mean 'cookie'"):
+        load_profile(write(tmp_path, OWN_LOGIN + "    csrf: {cokie: a}\n"))
+
+
+def test_compose_keycloak_service_only_with_a_keycloak(tmp_path: Path) -> None:
+    compose = ("launcher: containers\ncontainers:\n  compose:\n    files: [c.yaml]\n"
+               "    backend: {service: api, port: '8000'}\n")
+    base = OWN_LOGIN.replace("launcher: external\n", "").replace("  base_url: http://127.0.0.1:8000\n", "  {}\n")
+    profile = load_profile(write(tmp_path, base + compose))
+    assert profile.containers.compose is not None
+    assert profile.containers.compose.keycloak is None
+    with pytest.raises(ProfileError, match=r"containers\.compose\.keycloak names a Keycloak service"):
+        load_profile(write(tmp_path, base + compose + "    keycloak: {service: kc, port: '8080'}\n"))

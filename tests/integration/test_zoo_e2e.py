@@ -1,0 +1,133 @@
+"""digasec against the zoo (tests/targets): backends with their own login, no Keycloak anywhere.
+
+Each target runs in a planted and a clean variant, scanned once per session with its own profile (written from
+the README's backend_api example, without a `keycloak:` section). Planted: every flaw of the target's
+ground_truth.yaml is a `fail` for its check, method and path. Clean: no account-existence fail, no fail for a
+planted flaw's check and operation, and no fail at all. Both: the scan boots without Keycloak, no
+`enumerable_id` finding is about values the harness chose itself (its `digasec-...` usernames and e-mails), and
+the test identities survive the checks, so that cleanup removes every account and object.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.integration.conftest import Scan, run_cli
+from tests.targets import TARGETS
+from tests.targets.common import CLEAN, PLANTED, VARIANTS
+from tests.targets.runner import ground_truth, profile_path
+
+pytestmark = pytest.mark.integration
+ACCOUNT_CHECKS = ("account_existence_leak", "account_existence_timing")
+HARNESS_PREFIX = "digasec-"  # the run tag starts every username and e-mail the harness registers
+FLAWS = [(name, flaw) for name in TARGETS for flaw in ground_truth(name)]
+
+
+@pytest.fixture(scope="session")
+def zoo_scan(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Scan]:
+    """`digasec run --profile <target's profile>`, once per target and variant in the session."""
+    scans: dict[tuple[str, str], Scan] = {}
+
+    def scan(name: str, variant: str) -> Scan:
+        if (name, variant) not in scans:
+            out = tmp_path_factory.mktemp(f"zoo-{name}-{variant}")
+            scans[name, variant] = run_cli("run", "--profile", str(profile_path(name, variant)), out=out)
+        return scans[name, variant]
+
+    return scan
+
+
+def scanned(scan: Scan) -> dict[str, Any]:
+    """findings.json, or a test failure that shows how the run ended (a profile or boot error writes none)."""
+    path = scan.out / "findings.json"
+    if not path.is_file():
+        pytest.fail(f"no findings.json (exit {scan.exit_code}); console:\n{scan.console[-3000:]}")
+    findings: dict[str, Any] = json.loads(path.read_text())
+    return findings
+
+
+def matching(results: list[dict[str, Any]], check: str, method: str, path: str) -> list[dict[str, Any]]:
+    return [r for r in results if (r["check"], r["method"], r["path"]) == (check, method, path)]
+
+
+def describe(results: list[dict[str, Any]]) -> str:
+    return "\n".join(f"  {r['outcome']}: {r.get('message') or r.get('reason') or ''}"[:400] for r in results) or (
+        "  (no result at all: the operation was not taken as in scope)")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", TARGETS)
+def test_profile_without_keycloak_scans_the_target(
+    name: str, variant: str, zoo_scan: Callable[[str, str], Scan]
+) -> None:
+    assert "keycloak" not in yaml.safe_load(profile_path(name, variant).read_text())
+    scan = zoo_scan(name, variant)
+    assert scan.exit_code in (0, 1), f"exit {scan.exit_code}:\n{scan.console[-3000:]}"
+    if variant == PLANTED:
+        assert scan.exit_code == 1, "the planted variant's findings must fail the gate"
+    target = scanned(scan)["run"]["target"]
+    assert not target.get("keycloak_url"), target
+    assert "backend itself" in str(target.get("token_issuer", "")), target
+
+
+@pytest.mark.parametrize(("name", "flaw"), FLAWS, ids=[f"{name}-{flaw['id']}" for name, flaw in FLAWS])
+def test_planted_flaw_is_a_fail(name: str, flaw: dict[str, str], zoo_scan: Callable[[str, str], Scan]) -> None:
+    results = matching(scanned(zoo_scan(name, PLANTED))["results"], flaw["check"], flaw["method"], flaw["path"])
+    assert any(r["outcome"] == "fail" for r in results), (
+        f"{flaw['check']} {flaw['method']} {flaw['path']} ({flaw['description']}) is not a fail:\n{describe(results)}")
+
+
+@pytest.mark.parametrize(("name", "flaw"), FLAWS, ids=[f"{name}-{flaw['id']}" for name, flaw in FLAWS])
+def test_clean_variant_has_no_fail_for_a_planted_flaw(
+    name: str, flaw: dict[str, str], zoo_scan: Callable[[str, str], Scan]
+) -> None:
+    results = matching(scanned(zoo_scan(name, CLEAN))["results"], flaw["check"], flaw["method"], flaw["path"])
+    assert results, f"{flaw['check']} {flaw['method']} {flaw['path']} has no result on the clean variant"
+    assert not [r for r in results if r["outcome"] == "fail"], describe(results)
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_clean_variant_has_no_account_existence_fail(name: str, zoo_scan: Callable[[str, str], Scan]) -> None:
+    results = [r for r in scanned(zoo_scan(name, CLEAN))["results"] if r["check"] in ACCOUNT_CHECKS]
+    # "no fail" means something only if the checks ran: the backend's own registration gives them accounts
+    assert [r for r in results if r["outcome"] == "pass"], f"no account-existence item ran:\n{describe(results)}"
+    fails = [r for r in results if r["outcome"] == "fail"]
+    assert not fails, "\n".join(f"{r['check']} {r['method']} {r['path']}: {r.get('message')}" for r in fails)
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_clean_variant_has_no_fail_at_all(name: str, zoo_scan: Callable[[str, str], Scan]) -> None:
+    """A clean target gives the gate nothing: any fail is a false positive of the harness or a flaw of the target
+    that its ground truth does not know."""
+    scan = zoo_scan(name, CLEAN)
+    fails = [r for r in scanned(scan)["results"] if r["outcome"] == "fail"]
+    assert not fails, "\n".join(f"{r['check']} {r['method']} {r['path']}: {r.get('message')}"[:400] for r in fails)
+    assert scan.exit_code == 0, scan.console[-3000:]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", TARGETS)
+def test_no_enumerable_id_finding_about_values_the_harness_chose(
+    name: str, variant: str, zoo_scan: Callable[[str, str], Scan]
+) -> None:
+    findings = scanned(zoo_scan(name, variant))
+    chosen = [HARNESS_PREFIX, *([findings["run"]["run_tag"]] if findings["run"].get("run_tag") else [])]
+    about_ours = [r for r in findings["results"] if r["check"] == "enumerable_id" and r["outcome"] == "fail"
+                  and any(value in str(r.get("message", "")) for value in chosen)]
+    assert not about_ours, "\n".join(f"{r['method']} {r['path']}: {r['message']}"[:400] for r in about_ours)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", TARGETS)
+def test_test_identities_survive_the_checks_and_cleanup_removes_everything(
+    name: str, variant: str, zoo_scan: Callable[[str, str], Scan]
+) -> None:
+    """Every target offers account deletion, so nothing needs to stay behind; a test user that cannot log in at
+    cleanup was broken by a check (e.g. its own account deleted or its e-mail changed by a check request)."""
+    problems = scanned(zoo_scan(name, variant))["run"].get("cleanup_problems", [])
+    assert not problems, "\n".join(problems)

@@ -1,0 +1,17 @@
+"""The zoo: small target APIs in styles other than the demo's, each with a planted and a clean variant.
+
+| target | style | login | credential |
+| --- | --- | --- | --- |
+| fastapi_items | FastAPI, OAuth2 password flow | form-encoded `POST /api/login/access-token` | JWT as bearer |
+| header_notes | Starlette, HTTP 200 failures | JSON `POST /login` | `X-Auth-Token` header |
+| cookie_journal | http.server, cookie session | JSON `POST /session` | `sid` cookie + `X-CSRF-Token` |
+
+Each target directory holds `app.py` (`python -m tests.targets.<name>.app --port N --variant planted|clean`),
+`ground_truth.yaml` (the planted flaws) and `profile.yaml` / `profile-clean.yaml` (digasec profiles).
+"""
+
+from pathlib import Path
+
+TARGETS_DIR = Path(__file__).resolve().parent
+TARGETS = ("fastapi_items", "header_notes", "cookie_journal")
+READY_PATHS = {"fastapi_items": "/api/utils/health-check/", "header_notes": "/health", "cookie_journal": "/healthz"}

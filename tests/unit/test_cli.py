@@ -1,0 +1,31 @@
+"""The command line's checks that run before a scan starts (no Keycloak, no backend)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fixtures.cli import EXIT_USAGE, main
+
+
+def test_out_naming_an_existing_file_is_refused_before_the_scan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taken = tmp_path / "report.txt"
+    taken.write_text("not a directory")
+    assert main(["run", "--profile", "profiles/demo.yaml", "--out", str(taken)]) == EXIT_USAGE
+    assert "exists and is not a directory" in capsys.readouterr().err
+
+
+def test_out_below_a_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    taken = tmp_path / "file"
+    taken.write_text("")
+    assert main(["run", "--profile", "profiles/demo.yaml", "--out", str(taken / "sub")]) == EXIT_USAGE
+    assert "is not a directory" in capsys.readouterr().err
+
+
+def test_a_new_directory_is_acceptable() -> None:
+    from fixtures.cli import _unusable_output
+
+    assert _unusable_output(Path("/tmp/digasec-does-not-exist/out")) is None

@@ -1,0 +1,453 @@
+"""The zoo targets themselves, proven without digasec: every planted flaw of a ground truth shows on the planted
+variant and not on the clean one, the ordinary flows work on both, and the OpenAPI documents say what the
+profiles rely on (token URL, credential location, form-encoded login).
+
+Each target runs as a child process on a free loopback port, started once per (target, variant).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.targets import TARGETS
+from tests.targets.common import CLEAN, PLANTED, VARIANTS, PasswordHasher
+from tests.targets.header_notes.app import HASH_ITERATIONS
+from tests.targets.runner import RunningTarget, ground_truth, profile_path, running
+
+KNOWN_CHECKS = {"account_existence_leak", "account_existence_timing", "cross_user_read", "cross_user_write",
+                "cross_user_delete", "cross_user_listing", "enumerable_id", "existence_oracle",
+                "unauthenticated_access"}
+PASSWORD = "correct horse battery"
+_names = itertools.count(1)
+
+
+def fresh(prefix: str = "zoo") -> str:
+    return f"{prefix}{next(_names)}x{uuid.uuid4().hex[:6]}"
+
+
+def answer(response: httpx.Response) -> tuple[int, str]:
+    """What a caller sees of an answer, for comparing two cases (no answer here carries dynamic parts)."""
+    return response.status_code, response.text
+
+
+def median_time(call: Callable[[], Any], samples: int = 7) -> float:
+    times = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def timing_gap(known: Callable[[], Any], unknown: Callable[[], Any], samples: int = 9) -> float:
+    """Median time of `known` minus that of `unknown`, sampled alternately so that both see the same load."""
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(samples):
+        for is_known, call in ((True, known), (False, unknown)):
+            started = time.perf_counter()
+            call()
+            times[is_known].append(time.perf_counter() - started)
+    return statistics.median(times[True]) - statistics.median(times[False])
+
+
+@pytest.fixture(scope="module")
+def started() -> Iterator[tuple[contextlib.ExitStack, dict[tuple[str, str], RunningTarget]]]:
+    """The targets started so far in this module; all are stopped at its end."""
+    with contextlib.ExitStack() as stack:
+        yield stack, {}
+
+
+@pytest.fixture
+def targets(
+    started: tuple[contextlib.ExitStack, dict[tuple[str, str], RunningTarget]],
+) -> Iterator[Callable[[str, str], RunningTarget]]:
+    """A target by name and variant, started on first use; the test's clients are closed after it."""
+    stack, running_targets = started
+
+    def get(name: str, variant: str) -> RunningTarget:
+        if (name, variant) not in running_targets:
+            running_targets[name, variant] = stack.enter_context(running(name, variant))
+        return running_targets[name, variant]
+
+    yield get
+    for target in running_targets.values():
+        target.close_clients()
+
+
+# -- fastapi_items -----------------------------------------------------------------------------------------------
+class Items:
+    def __init__(self, target: RunningTarget) -> None:
+        self.http = target.client()
+
+    def signup(self, email: str) -> httpx.Response:
+        return self.http.post("/api/users/signup", json={"email": email, "password": PASSWORD, "full_name": "Z"})
+
+    def login(self, email: str, password: str = PASSWORD) -> httpx.Response:
+        return self.http.post("/api/login/access-token", data={"username": email, "password": password})
+
+    def user(self) -> tuple[str, dict[str, str]]:
+        email = f"{fresh()}@example.org"
+        assert self.signup(email).is_success
+        response = self.login(email)
+        assert response.status_code == 200, response.text
+        return email, {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def items_login_message_leak(target: RunningTarget) -> bool:
+    api = Items(target)
+    email, _ = api.user()
+    return answer(api.login(email, "wrong password!")) != answer(api.login(f"{fresh()}@example.org", "wrong!"))
+
+
+def items_signup_duplicate_message(target: RunningTarget) -> bool:
+    api, email = Items(target), f"{fresh()}@example.org"
+    return answer(api.signup(email)) != answer(api.signup(email))
+
+
+def items_recovery_unknown_404(target: RunningTarget) -> bool:
+    api = Items(target)
+    email, _ = api.user()
+    known = api.http.post(f"/api/password-recovery/{email}")
+    unknown = api.http.post(f"/api/password-recovery/{fresh()}@example.org")
+    assert known.status_code == 200
+    return answer(known) != answer(unknown)
+
+
+def items_recovery_timing(target: RunningTarget) -> bool:
+    api = Items(target)
+    email, _ = api.user()
+    gap = timing_gap(lambda: api.http.post(f"/api/password-recovery/{email}"),
+                     lambda: api.http.post(f"/api/password-recovery/{fresh()}@example.org"))
+    return gap > 0.1  # 150 ms of mail preparation for existing accounts only
+
+
+def items_email_change_conflict(target: RunningTarget) -> bool:
+    api = Items(target)
+    _, headers = api.user()
+    other, _ = api.user()
+    taken = api.http.patch("/api/users/me", json={"email": other}, headers=headers)
+    free = api.http.patch("/api/users/me", json={"email": f"{fresh()}@example.org"}, headers=headers)
+    return answer(taken) != answer(free)
+
+
+def items_item_idor_read(target: RunningTarget) -> bool:
+    api = Items(target)
+    (_, owner), (_, other) = api.user(), api.user()
+    item = api.http.post("/api/items/", json={"title": "mine"}, headers=owner).json()
+    return api.http.get(f"/api/items/{item['id']}", headers=other).status_code == 200
+
+
+def items_item_counter_ids(target: RunningTarget) -> bool:
+    api = Items(target)
+    (_, first), (_, second) = api.user(), api.user()
+    ids = [api.http.post("/api/items/", json={"title": "t"}, headers=h).json()["id"] for h in (first, second)]
+    return all(isinstance(i, int) for i in ids) and ids[1] == ids[0] + 1
+
+
+# -- header_notes ------------------------------------------------------------------------------------------------
+class Notes:
+    def __init__(self, target: RunningTarget) -> None:
+        self.http = target.client()
+
+    def register(self, username: str, email: str | None = None) -> httpx.Response:
+        return self.http.post("/register", json={"username": username, "email": email or f"{username}@example.org",
+                                                 "password": PASSWORD})
+
+    def login(self, username: str, password: str = PASSWORD) -> httpx.Response:
+        return self.http.post("/login", json={"username": username, "password": password})
+
+    def user(self) -> tuple[str, dict[str, str]]:
+        username = fresh("digasec-zoo-")
+        assert self.register(username).json()["status"] == "success"
+        response = self.login(username)
+        assert response.json()["status"] == "success", response.text
+        return username, {"X-Auth-Token": response.headers["X-Auth-Token"]}
+
+
+def notes_login_message_leak(target: RunningTarget) -> bool:
+    api = Notes(target)
+    username, _ = api.user()
+    return answer(api.login(username, "wrong password!")) != answer(api.login(fresh(), "wrong!"))
+
+
+def notes_login_timing(target: RunningTarget) -> bool:
+    api = Notes(target)
+    username, _ = api.user()
+    gap = timing_gap(lambda: api.login(username, "wrong password!"), lambda: api.login(fresh(), "wrong password!"))
+    return gap > 0.04  # a PBKDF2 verification (>= 50 ms) for existing usernames only
+
+
+def notes_register_username_taken(target: RunningTarget) -> bool:
+    api, username = Notes(target), fresh("digasec-zoo-")
+    return answer(api.register(username)) != answer(api.register(username, f"{fresh()}@example.org"))
+
+
+def notes_notes_list_idor(target: RunningTarget) -> bool:
+    api = Notes(target)
+    (owner, owner_headers), (_, other_headers) = api.user(), api.user()
+    api.http.post(f"/users/{owner}/notes", json={"subject": "canary-123"}, headers=owner_headers)
+    return "canary-123" in api.http.get(f"/users/{owner}/notes", headers=other_headers).text
+
+
+# -- cookie_journal ----------------------------------------------------------------------------------------------
+class Journal:
+    def __init__(self, target: RunningTarget) -> None:
+        self.target = target
+        self.http = target.client()
+
+    def register(self, username: str, phone: str = "") -> httpx.Response:
+        return self.http.post("/accounts", json={"username": username, "email": f"{username}@example.org",
+                                                 "password": PASSWORD, "phone": phone})
+
+    def session(self) -> httpx.Client:
+        """A signed-in user of its own: a client holding the session cookies and sending the CSRF header."""
+        username = fresh("digasec-zoo-")
+        assert self.register(username).is_success
+        client = self.target.client()
+        assert client.post("/session", json={"username": username, "password": PASSWORD}).status_code == 200
+        client.headers["X-CSRF-Token"] = client.cookies["csrf_token"]
+        return client
+
+
+def journal_register_conflict(target: RunningTarget) -> bool:
+    api, username = Journal(target), fresh("digasec-zoo-")
+    first = api.register(username)
+    same_email = api.http.post("/accounts", json={"username": fresh(), "email": f"{username}@example.org",
+                                                   "password": PASSWORD})
+    assert (answer(first) != answer(same_email)) == (answer(first) != answer(api.register(username)))
+    return answer(first) != answer(api.register(username))
+
+
+def journal_reset_unknown_user(target: RunningTarget) -> bool:
+    api, username = Journal(target), fresh("digasec-zoo-")
+    api.register(username, phone="+4915100000001")
+    known = api.http.post("/password-reset", json={"username": username})
+    unknown = api.http.post("/password-reset", json={"username": fresh()})
+    by_phone = api.http.post("/password-reset", json={"phone": "+4915100000001"})
+    no_phone = api.http.post("/password-reset", json={"phone": "+4915199999999"})
+    assert (answer(by_phone) != answer(no_phone)) == (answer(known) != answer(unknown))
+    return answer(known) != answer(unknown)
+
+
+def journal_entry_idor_write(target: RunningTarget) -> bool:
+    api = Journal(target)
+    owner, other = api.session(), api.session()
+    entry = owner.post("/journal", json={"headline": "mine"}).json()
+    other.patch(f"/journal/{entry['entry_id']}", json={"headline": "changed"})
+    return bool(owner.get(f"/journal/{entry['entry_id']}").json()["headline"] == "changed")
+
+
+def journal_entry_time_uuid(target: RunningTarget) -> bool:
+    entry = Journal(target).session().post("/journal", json={"headline": "h"}).json()
+    return uuid.UUID(entry["entry_id"]).version == 1
+
+
+PROBES: dict[str, dict[str, Callable[[RunningTarget], bool]]] = {
+    "fastapi_items": {
+        "login_message_leak": items_login_message_leak,
+        "signup_duplicate_message": items_signup_duplicate_message,
+        "recovery_unknown_404": items_recovery_unknown_404,
+        "recovery_timing": items_recovery_timing,
+        "email_change_conflict": items_email_change_conflict,
+        "item_idor_read": items_item_idor_read,
+        "item_counter_ids": items_item_counter_ids,
+    },
+    "header_notes": {
+        "login_message_leak": notes_login_message_leak,
+        "login_timing": notes_login_timing,
+        "register_username_taken": notes_register_username_taken,
+        "notes_list_idor": notes_notes_list_idor,
+    },
+    "cookie_journal": {
+        "register_conflict": journal_register_conflict,
+        "reset_unknown_user": journal_reset_unknown_user,
+        "entry_idor_write": journal_entry_idor_write,
+        "entry_time_uuid": journal_entry_time_uuid,
+    },
+}
+FLAWS = [(name, flaw["id"]) for name in TARGETS for flaw in ground_truth(name)]
+
+
+# -- the tests ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", TARGETS)
+def test_ground_truth_is_well_formed_and_probed(name: str) -> None:
+    flaws = ground_truth(name)
+    assert {flaw["id"] for flaw in flaws} == set(PROBES[name]), "every planted flaw has exactly one probe here"
+    for flaw in flaws:
+        assert set(flaw) == {"id", "check", "method", "path", "description"}, flaw
+        assert flaw["check"] in KNOWN_CHECKS, flaw
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_profiles_are_backend_api_without_keycloak_and_differ_only_in_the_variant(name: str) -> None:
+    planted, clean = (profile_path(name, variant).read_text() for variant in VARIANTS)
+    assert clean == planted.replace("planted", "clean")
+    profile = yaml.safe_load(planted)
+    assert "keycloak" not in profile
+    assert profile["identity"]["provider"] == "backend_api"
+    assert profile["environment"] == "ci"
+    assert profile["backend"]["command"][:3] == ["{python}", "-m", f"tests.targets.{name}.app"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize(("name", "flaw"), FLAWS)
+def test_planted_flaw_shows_only_on_the_planted_variant(
+    name: str, flaw: str, variant: str, targets: Callable[[str, str], RunningTarget]
+) -> None:
+    assert PROBES[name][flaw](targets(name, variant)) is (variant == PLANTED)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", TARGETS)
+def test_ground_truth_operations_are_in_the_openapi_document(
+    name: str, variant: str, targets: Callable[[str, str], RunningTarget]
+) -> None:
+    target = targets(name, variant)
+    spec_path = "/api/openapi.json" if name == "fastapi_items" else "/openapi.json"
+    paths = target.client().get(spec_path).json()["paths"]
+    for flaw in ground_truth(name):
+        assert flaw["method"].lower() in paths.get(flaw["path"], {}), flaw
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_items_declares_the_oauth2_password_flow_with_a_form_login(
+    variant: str, targets: Callable[[str, str], RunningTarget]
+) -> None:
+    document = targets("fastapi_items", variant).client().get("/api/openapi.json").json()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["OAuth2PasswordBearer"]["flows"]["password"]["tokenUrl"] == "/api/login/access-token"
+    login = document["paths"]["/api/login/access-token"]["post"]
+    assert list(login["requestBody"]["content"]) == ["application/x-www-form-urlencoded"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_items_login_refuses_json_like_fastapi_and_the_jwt_names_the_integer_user(
+    variant: str, targets: Callable[[str, str], RunningTarget]
+) -> None:
+    import jwt
+
+    api = Items(targets("fastapi_items", variant))
+    email, headers = api.user()
+    assert api.http.post("/api/login/access-token", json={"username": email, "password": PASSWORD}).status_code == 422
+    token = headers["Authorization"].removeprefix("Bearer ")
+    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+    me = api.http.get("/api/users/me", headers=headers).json()
+    assert jwt.decode(token, options={"verify_signature": False})["sub"] == str(me["id"])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_items_owner_flow_and_account_deletion(variant: str, targets: Callable[[str, str], RunningTarget]) -> None:
+    api = Items(targets("fastapi_items", variant))
+    email, headers = api.user()
+    item = api.http.post("/api/items/", json={"title": "t", "description": "d"}, headers=headers).json()
+    path = f"/api/items/{item['id']}"
+    assert api.http.put(path, json={"title": "u"}, headers=headers).json()["title"] == "u"
+    assert [i["id"] for i in api.http.get("/api/items/", headers=headers).json()["data"]] == [item["id"]]
+    assert api.http.delete(path, headers=headers).status_code == 200
+    assert api.http.get(path, headers=headers).status_code == 404
+    assert api.http.get("/api/users/me").status_code == 401
+    assert api.http.delete("/api/users/me", headers=headers).status_code == 200
+    assert api.login(email).status_code >= 400
+    assert api.http.get("/api/users/me", headers=headers).status_code == 401
+
+
+def test_items_clean_email_change_keeps_the_login(targets: Callable[[str, str], RunningTarget]) -> None:
+    api = Items(targets("fastapi_items", CLEAN))
+    email, headers = api.user()
+    changed = api.http.patch("/api/users/me", json={"email": f"{fresh()}@example.org"}, headers=headers).json()
+    assert changed["email"] == email
+    assert changed["email_change_pending"]
+    assert api.login(email).status_code == 200
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_items_foreign_item_is_hidden_on_write_and_delete_in_both_variants(
+    variant: str, targets: Callable[[str, str], RunningTarget]
+) -> None:
+    api = Items(targets("fastapi_items", variant))
+    (_, owner), (_, other) = api.user(), api.user()
+    item = api.http.post("/api/items/", json={"title": "mine"}, headers=owner).json()
+    assert api.http.put(f"/api/items/{item['id']}", json={"title": "x"}, headers=other).status_code == 404
+    assert api.http.delete(f"/api/items/{item['id']}", headers=other).status_code == 404
+    assert api.http.get(f"/api/items/{item['id']}", headers=owner).json()["title"] == "mine"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_notes_answers_everything_with_http_200_and_takes_the_token_from_its_header(
+    variant: str, targets: Callable[[str, str], RunningTarget]
+) -> None:
+    api = Notes(targets("header_notes", variant))
+    username, headers = api.user()
+    anonymous = api.http.get(f"/users/{username}/notes")
+    bearer = api.http.get(f"/users/{username}", headers={"Authorization": f"Bearer {headers['X-Auth-Token']}"})
+    for response in (anonymous, bearer, api.login(username, "wrong password!")):
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "fail", response.text
+    assert api.http.get(f"/users/{username}", headers=headers).json()["data"]["username"] == username
+    document = api.http.get("/openapi.json").json()
+    assert document["components"]["securitySchemes"]["authToken"] == {
+        "type": "apiKey", "in": "header", "name": "X-Auth-Token"}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_notes_owner_flow_and_foreign_notes(variant: str, targets: Callable[[str, str], RunningTarget]) -> None:
+    api = Notes(targets("header_notes", variant))
+    (owner, headers), (_, other) = api.user(), api.user()
+    note = api.http.post(f"/users/{owner}/notes", json={"subject": "s", "content": "c"}, headers=headers).json()["data"]
+    path = f"/users/{owner}/notes/{note['note_id']}"
+    assert api.http.get(path, headers=other).json()["status"] == "fail"
+    assert api.http.put(path, json={"subject": "x"}, headers=other).json()["status"] == "fail"
+    assert api.http.put(path, json={"subject": "t"}, headers=headers).json()["data"]["subject"] == "t"
+    assert api.http.delete(path, headers=headers).json()["status"] == "success"
+    assert api.http.delete("/account", headers=headers).json()["status"] == "success"
+    assert api.login(owner).json()["status"] == "fail"
+
+
+def test_notes_password_hash_costs_at_least_50_ms() -> None:
+    hasher = PasswordHasher(HASH_ITERATIONS)
+    stored = hasher.hash(PASSWORD)
+    assert min(median_time(lambda: hasher.verify(PASSWORD, stored), samples=3) for _ in range(2)) >= 0.05
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_journal_needs_the_session_cookie_and_the_csrf_header(
+    variant: str, targets: Callable[[str, str], RunningTarget]
+) -> None:
+    api = Journal(targets("cookie_journal", variant))
+    user = api.session()
+    assert api.http.get("/journal").status_code == 401
+    csrf = user.headers.pop("X-CSRF-Token")
+    assert user.post("/journal", json={"headline": "h"}).status_code == 403
+    user.headers["X-CSRF-Token"] = "forged"
+    assert user.post("/journal", json={"headline": "h"}).status_code == 403
+    user.headers["X-CSRF-Token"] = csrf
+    entry = user.post("/journal", json={"headline": "h", "tags": ["a"]}).json()
+    assert user.get("/journal").json() == [entry]
+    assert user.delete(f"/journal/{entry['entry_id']}").status_code == 204
+    assert user.delete("/accounts/self").status_code == 204
+    assert user.get("/accounts/self").status_code == 401
+    schemes = user.get("/openapi.json").json()["components"]["securitySchemes"]
+    assert schemes["session"] == {"type": "apiKey", "in": "cookie", "name": "sid"}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_journal_foreign_entries_are_hidden_on_read_and_delete(
+    variant: str, targets: Callable[[str, str], RunningTarget]
+) -> None:
+    api = Journal(targets("cookie_journal", variant))
+    owner, other = api.session(), api.session()
+    entry = owner.post("/journal", json={"headline": "mine"}).json()
+    assert other.get(f"/journal/{entry['entry_id']}").status_code == 404
+    assert other.delete(f"/journal/{entry['entry_id']}").status_code == 404
+    assert other.get("/journal").json() == []
+    assert owner.get(f"/journal/{entry['entry_id']}").status_code == 200
