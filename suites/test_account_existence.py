@@ -6,16 +6,22 @@ or discovered, fixtures/account_flows.py) and Keycloak's own token endpoint, log
 registration forms. There is one item per flow; its variant is the kind of flow and the record's `note` says why
 the operation counts as one.
 
-Do no harm: each item creates its own accounts (an existing one, for login flows a pool of four, and a disabled
-one) and deletes them afterwards, so wrong passwords never lock a user another check needs. Keycloak's brute-force
-protection must not lock them either, because a locked account skips the password check and answers faster than
-an unknown one: login samples rotate over the pool, never fail the same account twice within the realm's
-quickLoginCheckMilliSeconds, and each wrong password is followed by a correct login (not timed) that makes Keycloak
-forget it. Resetting the lockout through the admin API instead would make Keycloak reload the account, which itself
-shifts the next sample's time by tens of milliseconds (measured: it hid the disabled-account difference of
-Keycloak's login form). Registering an unknown account creates one: its e-mail address carries the run tag and it
-is deleted right after the item (the run's clean-up by tag catches anything left). A rate limit (429), a lockout or
-answers that change mid-way end the item as a skip that says so, never as a guess.
+Do no harm. With an identity source that creates accounts (keycloak_admin; backend_api with a registration), each
+item creates its own accounts (an existing one, for login flows under Keycloak's brute-force protection a pool of
+four, and, with admin rights only, a disabled one) and deletes them afterwards, so wrong passwords never lock a user
+another check needs. Otherwise the cases use the source's test accounts: wrong passwords only after a correct login
+of each has been proved, rotating over them, each failure followed by a correct login; no disabled account is
+compared (the note says so), and registrations, which would leave accounts nobody can remove, do not run.
+Keycloak's brute-force protection must not lock an account either, because a locked account skips the password
+check and answers faster than an unknown one: login samples rotate over the pool, never fail the same account twice
+within the realm's quickLoginCheckMilliSeconds, and each wrong password is followed by a correct login (not timed)
+that makes Keycloak forget it. Resetting the lockout through the admin API instead would make Keycloak reload the
+account, which itself shifts the next sample's time by tens of milliseconds (measured: it hid the disabled-account
+difference of Keycloak's login form). Registering an unknown account creates one: its e-mail address carries the run
+tag and it is deleted right after the item (the run's clean-up by tag catches anything left). A change of one's own
+e-mail or username is set back after every sample. A rate limit (429), a lockout or answers that change mid-way end
+the item as a skip that says so, never as a guess. Without a Keycloak (or without admin rights) nothing here asks
+Keycloak anything; its own flows are then no items.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from fixtures.checks import CheckError, CheckItem, Failure, Severity, check
 from fixtures.compare import ResponseShape
 from fixtures.datagen import ValueGenerator
 from fixtures.errors import DigasecError
+from fixtures.identity import TestUser
 from fixtures.seeder import fill_path
 from fixtures.timing import MachineLoad, interleave, load_average
 
@@ -49,7 +56,6 @@ if TYPE_CHECKING:
     from fixtures.context import CheckContext
     from fixtures.harness import Harness
     from fixtures.http import Exchange
-    from fixtures.identity import TestUser
 
 LEAK_TITLE = "Account flow reveals whether an account exists"
 TIMING_TITLE = "Account flow's response time reveals whether an account exists"
