@@ -430,6 +430,7 @@ class BackendProbe(Probe):
         usernames = any(f.role == af.USERNAME for f in flow.identifiers)
         self.ways = [af.USERNAME, af.EMAIL] if usernames else [af.EMAIL]
         self.identify_by = self.ways[0]
+        self.way_known = False  # a correct login showed which way the login field names the account
 
     def baseline(self) -> None:
         if self.flow.kind == "login":
@@ -463,6 +464,7 @@ class BackendProbe(Probe):
             if answer.status_code == TOO_MANY_REQUESTS:
                 pytest.skip(_rate_limited(self.flow, answer, 1))
             if af.login_evidence(answer.status_code, answer.headers.multi_items(), answer.text):
+                self.way_known = True
                 return
             failed = af.says_failure(answer.text)
             tried.append(f"{answer.status_code}{f' saying {failed}' if failed else ' without a credential'} "
@@ -479,8 +481,13 @@ class BackendProbe(Probe):
         logged in by direct grant (the base class)."""
         if self.accounts.own and self.ctx.keycloak_admin:
             return super()._correct_login(turn)
-        answer, _exchange, _elapsed = self._send(self.accounts.correct(turn), record=False)
-        return af.login_evidence(answer.status_code, answer.headers.multi_items(), answer.text) is not None
+        for way in [self.identify_by] if self.way_known else self.ways:
+            self.identify_by = way
+            answer, _exchange, _elapsed = self._send(self.accounts.correct(turn), record=False)
+            if af.login_evidence(answer.status_code, answer.headers.multi_items(), answer.text) is not None:
+                self.way_known = True
+                return True
+        return False
 
     def _restore(self) -> None:
         actor = self.accounts.actor
