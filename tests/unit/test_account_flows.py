@@ -656,6 +656,14 @@ def test_pre_issued_tokens_without_names_run_nothing_and_with_names_no_login() -
     assert "knows only 1" in str(af.flow_blocker(UPDATE_FLOW, support("tokens", known=1)))
 
 
+def test_keycloaks_registration_form_needs_admin_rights_to_remove_what_it_creates() -> None:
+    form = next(flow for flow in af.keycloak_flows() if flow.keycloak == af.KEYCLOAK_REGISTRATION_FORM)
+    assert af.flow_blocker(form, support("keycloak_admin")) is None
+    assert "only through Keycloak's admin API" in str(af.flow_blocker(form, support("backend_api", keycloak=True)))
+    token = next(flow for flow in af.keycloak_flows() if flow.keycloak == af.KEYCLOAK_TOKEN)
+    assert af.flow_blocker(token, support("keycloak_accounts")) is None
+
+
 def test_phone_only_flows_need_accounts_with_a_phone() -> None:
     assert "no phone number" in str(af.flow_blocker(PHONE_FLOW, support("backend_api")))
     assert af.flow_blocker(PHONE_FLOW, support("backend_api", phones=True)) is None
@@ -676,3 +684,66 @@ def test_accounts_known_by_name() -> None:
 
     users = [user("user1", "user1"), user("user2", ""), user("user3", "alice"), user("user4", "user4", "d@x.org")]
     assert [u.key for u in af.known_accounts(users)] == ["user3", "user4"]
+
+
+# -- sending an account flow's request as its operation declares it ----------------------------------------------
+class RecordingClient:
+    """Stands in for TargetClient.send_url: records the keyword arguments it was called with."""
+
+    send_as = "bearer"
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def send_url(self, method: str, url: str, *, params: Any = None, data: Any = None, json: Any = None,
+                 headers: Any = None) -> tuple[Any, Any, float]:
+        from fixtures.http import Exchange
+
+        self.calls.append({"data": data, "json": json})
+        return object(), Exchange("request", "response", 200), 0.01
+
+
+def context_with(client: RecordingClient) -> Any:
+    from types import SimpleNamespace
+
+    from fixtures.context import CheckContext
+
+    harness = SimpleNamespace(client=client, env=SimpleNamespace(keycloak_url=""),
+                              identity=SimpleNamespace(can=lambda capability: False))
+    return CheckContext(harness, "account_existence_leak")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("media_type", "expected"),
+    [
+        (FORM, {"data": {"username": "a@x.org", "password": "pw"}, "json": None}),
+        (JSON, {"data": None, "json": {"username": "a@x.org", "password": "pw"}}),
+        (None, {"data": None, "json": {"username": "a@x.org", "password": "pw"}}),
+    ],
+)
+def test_account_flow_bodies_travel_as_the_operation_declares(media_type: str | None,
+                                                              expected: dict[str, Any]) -> None:
+    client = RecordingClient()
+    context_with(client).send_url("POST", "http://127.0.0.1:1/token", body={"username": "a@x.org", "password": "pw"},
+                                  media_type=media_type)
+    assert client.calls == [expected]
+
+
+def test_a_multipart_body_the_client_cannot_send_is_an_error_not_a_json_body() -> None:
+    from fixtures.checks import CheckError
+
+    client = RecordingClient()
+    with pytest.raises(CheckError, match="multipart"):
+        context_with(client).send_url("POST", "http://127.0.0.1:1/signup", body={"email": "a@x.org"},
+                                      media_type=MULTIPART)
+    assert client.calls == []
+
+
+def test_without_keycloak_no_realm_settings_are_asked_for() -> None:
+    from fixtures.checks import CheckError
+
+    ctx = context_with(RecordingClient())
+    assert ctx.realm_settings() == {}
+    assert not ctx.keycloak_admin
+    with pytest.raises(CheckError, match="admin API is not available"):
+        _ = ctx.idp
