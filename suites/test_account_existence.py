@@ -3,8 +3,8 @@
 
 Flows are the backend's login, registration, password-reset and availability operations and changes of one's own
 e-mail or username (named in the profile or discovered, fixtures/account_flows.py) and, where the run has a
-Keycloak, its own token endpoint, login, forgot-password and registration forms. There is one item per flow; its variant is the kind of flow and the record's `note` says why
-the operation counts as one.
+Keycloak, its own token endpoint, login, forgot-password and registration forms. There is one item per flow; its
+variant is the kind of flow and the record's `note` says why the operation counts as one.
 
 Do no harm. With an identity source that creates accounts (keycloak_admin; backend_api with a registration), each
 item creates its own accounts (an existing one, for login flows under Keycloak's brute-force protection a pool of
