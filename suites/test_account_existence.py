@@ -1,21 +1,27 @@
 """Account existence: do the account flows answer alike for existing and unknown accounts, by content
 (`account_existence_leak`) and by time (`account_existence_timing`)?
 
-Flows are the backend's login, registration, password-reset and availability operations (named in the profile
-or discovered, fixtures/account_flows.py) and Keycloak's own token endpoint, login, forgot-password and
-registration forms. There is one item per flow; its variant is the kind of flow and the record's `note` says why
-the operation counts as one.
+Flows are the backend's login, registration, password-reset and availability operations and changes of one's own
+e-mail or username (named in the profile or discovered, fixtures/account_flows.py) and, where the run has a
+Keycloak, its own token endpoint, login, forgot-password and registration forms. There is one item per flow; its
+variant is the kind of flow and the record's `note` says why the operation counts as one.
 
-Do no harm: each item creates its own accounts (an existing one, for login flows a pool of four, and a disabled
-one) and deletes them afterwards, so wrong passwords never lock a user another check needs. Keycloak's brute-force
-protection must not lock them either, because a locked account skips the password check and answers faster than
-an unknown one: login samples rotate over the pool, never fail the same account twice within the realm's
-quickLoginCheckMilliSeconds, and each wrong password is followed by a correct login (not timed) that makes Keycloak
-forget it. Resetting the lockout through the admin API instead would make Keycloak reload the account, which itself
-shifts the next sample's time by tens of milliseconds (measured: it hid the disabled-account difference of
-Keycloak's login form). Registering an unknown account creates one: its e-mail address carries the run tag and it
-is deleted right after the item (the run's clean-up by tag catches anything left). A rate limit (429), a lockout or
-answers that change mid-way end the item as a skip that says so, never as a guess.
+Do no harm. With an identity source that creates accounts (keycloak_admin; backend_api with a registration), each
+item creates its own accounts (an existing one, for login flows under Keycloak's brute-force protection a pool of
+four, and, with admin rights only, a disabled one) and deletes them afterwards, so wrong passwords never lock a user
+another check needs. Otherwise the cases use the source's test accounts: wrong passwords only after a correct login
+of each has been proved, rotating over them, each failure followed by a correct login; no disabled account is
+compared (the note says so), and registrations, which would leave accounts nobody can remove, do not run.
+Keycloak's brute-force protection must not lock an account either, because a locked account skips the password
+check and answers faster than an unknown one: login samples rotate over the pool, never fail the same account twice
+within the realm's quickLoginCheckMilliSeconds, and each wrong password is followed by a correct login (not timed)
+that makes Keycloak forget it. Resetting the lockout through the admin API instead would make Keycloak reload the
+account, which itself shifts the next sample's time by tens of milliseconds (measured: it hid the disabled-account
+difference of Keycloak's login form). Registering an unknown account creates one: its e-mail address carries the run
+tag and it is deleted right after the item (the run's clean-up by tag catches anything left). A change of one's own
+e-mail or username is set back after every sample. A rate limit (429), a lockout or answers that change mid-way end
+the item as a skip that says so, never as a guess. Without a Keycloak (or without admin rights) nothing here asks
+Keycloak anything; its own flows are then no items.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from fixtures.checks import CheckError, CheckItem, Failure, Severity, check
 from fixtures.compare import ResponseShape
 from fixtures.datagen import ValueGenerator
 from fixtures.errors import DigasecError
+from fixtures.identity import TestUser
 from fixtures.seeder import fill_path
 from fixtures.timing import MachineLoad, interleave, load_average
 
@@ -49,18 +56,17 @@ if TYPE_CHECKING:
     from fixtures.context import CheckContext
     from fixtures.harness import Harness
     from fixtures.http import Exchange
-    from fixtures.identity import TestUser
 
 LEAK_TITLE = "Account flow reveals whether an account exists"
 TIMING_TITLE = "Account flow's response time reveals whether an account exists"
 CASES = (af.EXISTING, af.DISABLED, af.UNKNOWN)
 POOL = 4  # existing accounts that login samples rotate over (see Probe._next_turn)
 LOGIN_RETRY_PAUSES_S = (0.25, 0.5, 1.0)  # a correct login refused right after a failure is repeated (Probe)
-COMPARED = (af.EXISTING, af.DISABLED)
 FILLER = "Digasec"
 TOO_MANY_REQUESTS = 429
 INVALID_REQUEST = frozenset({400, 422})
 NEEDS_CREDENTIALS = frozenset({401, 403})
+REGISTER = "register"  # fixtures.accounts.REGISTER (CONTRACTS.md): the source creates accounts of its own
 
 
 # -- items ------------------------------------------------------------------------------------------------------
@@ -68,34 +74,50 @@ _flow_cache: dict[int, dict[str, af.AccountFlow]] = {}
 
 
 def flows_of(harness: Harness) -> dict[str, af.AccountFlow]:
-    """The run's account flows by operation label (discovery is deterministic, so every xdist worker agrees)."""
+    """The run's account flows by operation label (discovery is deterministic, so every xdist worker agrees).
+    Keycloak's own flows exist only where the run has a Keycloak: without one they are no items at all (there is
+    nothing to cover, and the run's scope already says who issued the tokens)."""
     key = id(harness)
     if key not in _flow_cache:
         settings = harness.profile.account_flows
-        flows = af.discover_flows(harness.catalogue.operations, settings)
-        if settings.keycloak:
+        flows = af.discover_flows(harness.catalogue.operations, settings, harness.catalogue.document)
+        if settings.keycloak and harness.env.keycloak_url:
             flows += af.keycloak_flows()
         _flow_cache[key] = {flow.label: flow for flow in flows}
     return _flow_cache[key]
 
 
 def flow_items(harness: Harness) -> list[CheckItem]:
-    blocked = _cannot_run(harness)
-    return [CheckItem(flow.operation, flow.kind, flow.problem or blocked) for flow in flows_of(harness).values()]
+    support = support_of(harness)
+    return [CheckItem(flow.operation, flow.kind, af.flow_blocker(flow, support)) for flow in flows_of(harness).values()]
 
 
-def _cannot_run(harness: Harness) -> str | None:
-    """Why no account flow can be tested in this run (the checks create accounts of their own), or None."""
-    if harness.profile.read_only:
-        return ("read_only: true in the profile: the account-existence checks create (and delete) accounts of their "
-                "own, and registrations create accounts, so they do not run")
+def support_of(harness: Harness) -> af.AccountSupport:
+    """What the run's identity source offers the checks (`harness.source`; before it existed, only the
+    Keycloak admin provider created accounts)."""
+    source = getattr(harness, "source", None)
     identity = harness.identity
-    if not identity.can(ADMIN):
-        return (f"the identity source `{identity.provider}` has no Keycloak admin rights: the account-existence "
-                "checks need accounts of their own (an existing and a disabled one, created and deleted through "
-                "the admin API) so that wrong passwords never lock a user other checks need; use "
-                "identity.provider keycloak_admin")
-    return None
+
+    def can(capability: str) -> bool:
+        if source is not None:
+            return bool(source.can(capability))
+        return identity.can(ADMIN) if capability == REGISTER else identity.can(capability)
+
+    known = af.known_accounts(identity.users)
+    return af.AccountSupport(
+        source=str(getattr(source, "name", "") or identity.provider),
+        register=can(REGISTER),
+        admin=bool(harness.env.keycloak_url) and can(ADMIN),
+        known=len(known),
+        passwords=sum(1 for user in known if user.password),
+        phones=bool(known) and all(_phone(user) for user in known),
+        keycloak=bool(harness.env.keycloak_url),
+        read_only=harness.profile.read_only,
+    )
+
+
+def _phone(user: TestUser) -> str:
+    return str(getattr(user, "phone", "") or "")
 
 
 # -- the checks -------------------------------------------------------------------------------------------------
@@ -104,19 +126,22 @@ def test_account_existence_leak(operation: Operation, variant: str, ctx: CheckCo
     flow = _flow(ctx, operation)
     rounds = ctx.harness.profile.account_flows.samples
     with _probe(ctx, flow) as probe:
+        cases = probe.cases
         probe.baseline()
-        observed: dict[str, list[Sample]] = {case: [] for case in CASES}
-        for count, case in enumerate([case for _ in range(rounds) for case in CASES], start=1):
+        observed: dict[str, list[Sample]] = {case: [] for case in cases}
+        for count, case in enumerate([case for _ in range(rounds) for case in cases], start=1):
             observed[case].append(_checked(probe.send(case), flow, count))
         probe.no_lockout()
-    ctx.exchanges = [observed[case][-1].exchange for case in (af.EXISTING, af.UNKNOWN, af.DISABLED)]
+    ctx.exchanges = [observed[case][-1].exchange for case in (af.EXISTING, af.UNKNOWN, af.DISABLED) if case in cases]
     _no_distortion(flow, observed)
     _not_refused_throughout(flow, {s.response.status_code for samples in observed.values() for s in samples},
                             observed[af.UNKNOWN][0].response)
     reference = [sample.observation for sample in observed[af.UNKNOWN]]
     unknown_label = af.case_label(flow.kind, af.UNKNOWN)
     findings: dict[str, list[str]] = {}
-    for case in COMPARED:
+    for case in cases:
+        if case == af.UNKNOWN:
+            continue
         differences = af.case_differences([sample.observation for sample in observed[case]], reference)
         if differences:
             findings[case] = differences
@@ -131,7 +156,8 @@ def test_account_existence_leak(operation: Operation, variant: str, ctx: CheckCo
             severity=Severity.MEDIUM if af.EXISTING in findings else Severity.LOW,
         )
     status = observed[af.UNKNOWN][0].response.status_code
-    ctx.note += (f"; existing, disabled and unknown accounts got the same answer (status {status}, "
+    compared = ", ".join(c for c in cases if c != af.UNKNOWN)
+    ctx.note += (f"; {compared} and unknown accounts got the same answer (status {status}, "
                  f"{rounds} samples each)")
 
 
@@ -140,12 +166,13 @@ def test_account_existence_timing(operation: Operation, variant: str, ctx: Check
     flow = _flow(ctx, operation)
     settings = ctx.harness.profile.account_flows.timing
     started, load_before = time.monotonic(), load_average()
-    warm_up = [case for _ in range(settings.warmup) for case in CASES]
-    measured = interleave(settings.samples, CASES, seed=zlib.crc32(flow.label.encode()))
-    durations: dict[str, list[float]] = {case: [] for case in CASES}
-    statuses: dict[str, list[int]] = {case: [] for case in CASES}
-    shown: dict[str, Sample] = {}
     with _probe(ctx, flow) as probe:
+        cases = probe.cases
+        warm_up = [case for _ in range(settings.warmup) for case in cases]
+        measured = interleave(settings.samples, cases, seed=zlib.crc32(flow.label.encode()))
+        durations: dict[str, list[float]] = {case: [] for case in cases}
+        statuses: dict[str, list[int]] = {case: [] for case in cases}
+        shown: dict[str, Sample] = {}
         probe.baseline()
         for count, case in enumerate([*warm_up, *measured], start=1):
             sample = _checked(probe.send(case, record=False), flow, count)
@@ -155,7 +182,7 @@ def test_account_existence_timing(operation: Operation, variant: str, ctx: Check
                 shown[case] = sample
         probe.no_lockout()
     load = MachineLoad(load_before, load_average(), os.cpu_count() or 1)
-    ctx.exchanges = [shown[case].exchange for case in (af.EXISTING, af.UNKNOWN, af.DISABLED)]
+    ctx.exchanges = [shown[case].exchange for case in (af.EXISTING, af.UNKNOWN, af.DISABLED) if case in cases]
     _not_refused_throughout(flow, {status for seen in statuses.values() for status in seen},
                             shown[af.UNKNOWN].response)
     for case, seen in statuses.items():
@@ -165,11 +192,11 @@ def test_account_existence_timing(operation: Operation, variant: str, ctx: Check
                 f"{_status_story(seen)} during the measurement: a lockout or rate limit changed the answers, "
                 "which would distort the timing; no verdict"
             )
-    labels = {case: af.case_label(flow.kind, case) for case in CASES}
+    labels = {case: af.case_label(flow.kind, case) for case in cases}
     verdicts = af.timing_verdicts(durations, settings, labels=labels)
     summary = " | ".join(f"{labels[case]} vs {labels[af.UNKNOWN]}: {verdict.message}"
                          for case, verdict in verdicts.items())
-    took = (f"{settings.samples} interleaved rounds of {len(CASES)} cases after {settings.warmup} warm-up rounds, "
+    took = (f"{settings.samples} interleaved rounds of {len(cases)} cases after {settings.warmup} warm-up rounds, "
             f"{time.monotonic() - started:.1f} s, {load.describe()}")
     leaks = [case for case, verdict in verdicts.items() if verdict.leak]
     if leaks:
@@ -201,33 +228,54 @@ class Sample:
 
 @dataclass
 class Accounts:
-    """The identities a check's cases use: its own existing accounts (one, or a pool that login samples rotate
-    over), its own disabled account, and unknown ones."""
+    """The identities a check's cases use: existing accounts (its own, or the identity source's test accounts when
+    it cannot create any; one, or a pool that login samples rotate over), a disabled account of its own (only with
+    admin rights), unknown ones, and for a change of one's own e-mail the test user who changes it (`actor`)."""
 
     existing: list[TestUser]
-    disabled: TestUser
+    disabled: TestUser | None
     run_tag: str
     kind: str
+    own: bool = True  # `existing` are the check's own accounts (else the source's test accounts: never lock them)
+    actor: TestUser | None = None
     wrong_password: str = field(default_factory=lambda: f"Wr0ng-{secrets.token_urlsafe(12)}")
     new_password: str = field(default_factory=lambda: f"N3w-{secrets.token_urlsafe(18)}!")
     unknown_key: str = field(default_factory=lambda: _new_key())
-    registered: list[str] = field(default_factory=list)
+    unknown_phone: str = field(default_factory=lambda: f"+49151{secrets.randbelow(10 ** 8):08d}")
+    registered: list[TestUser] = field(default_factory=list)
+
+    @property
+    def cases(self) -> tuple[str, ...]:
+        return CASES if self.disabled is not None else (af.EXISTING, af.UNKNOWN)
 
     def account(self, case: str, *, fresh: bool = False, turn: int = 0) -> af.Account:
         """What a case sends. Registrations of an unknown account (`fresh`) each use a new, unused identity;
         `turn` picks the existing account of the pool."""
-        password = self.new_password if self.kind == "registration" else self.wrong_password
+        if self.kind == "registration":
+            password = self.new_password
+        elif self.kind == "account_update" and self.actor is not None:
+            password = self.actor.password
+        else:
+            password = self.wrong_password
         if case == af.UNKNOWN:
             username = f"{self.run_tag}-{_new_key() if fresh else self.unknown_key}"
+            email = f"{username}@example.org"
             if fresh:
-                self.registered.append(f"{username}@example.org")
-            return af.Account(username, f"{username}@example.org", password)
+                self.registered.append(TestUser(key=username, username=username, password=password, email=email,
+                                                first_name="", last_name="", sub="", canary=""))
+            return af.Account(username, email, password, self.unknown_phone)
         user = self.existing[turn % len(self.existing)] if case == af.EXISTING else self.disabled
-        return af.Account(user.username, user.email, password)
+        assert user is not None
+        return af.Account(user.username, user.email, password, _phone(user))
 
     def correct(self, turn: int = 0) -> af.Account:
         user = self.existing[turn % len(self.existing)]
-        return af.Account(user.username, user.email, user.password)
+        return af.Account(user.username, user.email, user.password, _phone(user))
+
+    def restored(self) -> af.Account:
+        """The actor's own values (a change of one's own e-mail sends them back after every sample)."""
+        assert self.actor is not None
+        return af.Account(self.actor.username, self.actor.email, self.actor.password, _phone(self.actor))
 
 
 def _new_key() -> str:
@@ -242,8 +290,11 @@ class Probe:
         self.ctx = ctx
         self.flow = flow
         self.accounts = accounts
-        realm = ctx.realm_settings()
-        self.resets_failures = flow.kind == "login" and bool(realm.get("bruteForceProtected"))
+        self.cases = accounts.cases
+        realm = ctx.realm_settings()  # empty without Keycloak or admin rights: nothing is asked then
+        # Wrong passwords must not lock an account: the check's own accounts under Keycloak's brute-force
+        # protection, and always the identity source's test accounts (other checks need them).
+        self.resets_failures = flow.kind == "login" and (bool(realm.get("bruteForceProtected")) or not accounts.own)
         self.spacing_s = 1.25 * float(realm.get("quickLoginCheckMilliSeconds") or 1000) / 1000
         self.by_email = bool(realm.get("loginWithEmailAllowed"))
         self.turn = 0
@@ -260,10 +311,15 @@ class Probe:
         if case == af.EXISTING and self.resets_failures:
             self.last_failure[turn] = time.monotonic()
             self._forget_failure(turn)
+        if self.flow.kind == "account_update":
+            self._restore()
         return Sample(case, response, exchange, elapsed, account.literals())
 
     def _send(self, account: af.Account, *, record: bool) -> tuple[httpx.Response, Exchange, float]:
         raise NotImplementedError
+
+    def _restore(self) -> None:
+        """Give the actor back its own e-mail / username (a change of one's own account only)."""
 
     def _next_turn(self) -> int:
         """The next existing account of the pool, and a pause (not timed) should it have failed too recently:
@@ -275,37 +331,57 @@ class Probe:
         return self.turn
 
     def warm_up_accounts(self) -> None:
-        """Log every existing account of the pool in once (not timed): proves them usable and puts them where
-        a real, active account is (in Keycloak's caches), so that the first sample of each is not an outlier."""
+        """Log every existing account of the pool in once (not timed), before any wrong password: proves that a
+        correct login works (so that one can follow every failure) and puts them where a real, active account is
+        (in Keycloak's caches), so that the first sample of each is not an outlier."""
         if not self.resets_failures:
             return
-        for turn in range(len(self.accounts.existing)):
-            if self._login(turn) != 200:
-                pytest.skip("baseline failed: Keycloak refused the correct password of the check's own, freshly "
-                            "created account at its token endpoint; the flow cannot be measured")
+        for turn, user in enumerate(self.accounts.existing):
+            if not self._correct_login(turn):
+                whose = "the check's own, freshly created account" if self.accounts.own else \
+                    f"the test account {user.key}"
+                pytest.skip(f"baseline failed: the correct password of {whose} was refused before any wrong "
+                            "password was sent; without a working login after each failure the flow cannot be "
+                            "sampled without risking a lockout")
 
     def _forget_failure(self, turn: int) -> None:
-        """Log the existing account in with its correct password (not timed, not evidence), so that Keycloak's
-        brute-force protection forgets the wrong password just sent and never reaches failureFactor: a locked
-        account skips the password check and would answer faster than an unknown one. An admin call would do
-        the same but makes Keycloak reload the account, which itself shifts the next sample's time (it hid a real
-        difference); a login is what users do anyway. Keycloak does not count failures of disabled accounts.
+        """Log the existing account in with its correct password (not timed, not evidence), so that brute-force
+        protection forgets the wrong password just sent and never reaches its limit: a locked account skips the
+        password check and would answer faster than an unknown one. An admin call would do the same but makes
+        Keycloak reload the account, which itself shifts the next sample's time (it hid a real difference); a
+        login is what users do anyway. Keycloak does not count failures of disabled accounts.
 
         Right after a failure Keycloak sometimes refuses the correct password once ('Invalid user credentials'
         while the failure is still being recorded); the login is repeated after a pause. Refused throughout, the
-        account is locked: it is unlocked through the admin API, counted, and the item ends without a verdict."""
+        account is locked: the check's own account is unlocked through the admin API, counted, and the item ends
+        without a verdict; a test account of the identity source ends the item at once."""
         for pause in (*LOGIN_RETRY_PAUSES_S, None):
-            if self._login(turn) == 200:
+            if self._correct_login(turn):
                 return
             if pause is not None:
                 time.sleep(pause)
-        self.lockouts += 1
-        self.ctx.clear_lockout(self.accounts.existing[turn])
-
-    def _login(self, turn: int) -> int:
         user = self.accounts.existing[turn]
-        answer, _exchange, _elapsed = _direct_grant(self.ctx, user.username, user.password, record=False)
-        return answer.status_code
+        if self.accounts.own and self.ctx.keycloak_admin:
+            self.lockouts += 1
+            self.ctx.clear_lockout(user)
+            return
+        problem = (f"the test account {user.key} no longer logs in with its correct password after a wrong one sent "
+                   f"by account_existence_* to `{self.flow.label}`: it may be locked; check it before the next run")
+        self.ctx.harness.run.cleanup_problems.append(problem)
+        pytest.skip(f"{problem}. The samples stopped at once; no verdict")
+
+    def _correct_login(self, turn: int) -> bool:
+        """A correct login of the pool's account (not timed, not evidence): by direct grant with the harness's
+        client for the check's own Keycloak accounts, else through the identity source's own login."""
+        user = self.accounts.existing[turn]
+        if self.accounts.own and self.ctx.keycloak_admin:
+            answer, _exchange, _elapsed = _direct_grant(self.ctx, user.username, user.password, record=False)
+            return answer.status_code == 200
+        try:
+            self.ctx.harness.tokens.fetch(user, self.ctx.harness.identity.clients.main)
+        except DigasecError:
+            return False
+        return True
 
     def no_lockout(self) -> None:
         if self.lockouts:
@@ -320,9 +396,19 @@ class Probe:
 
 
 class BackendProbe(Probe):
-    """The backend's operation: a valid request (generated from the spec) with the account in its account fields."""
+    """The backend's operation: a valid request (generated from the spec, sent as the operation's media type)
+    with the account in its account fields."""
 
     def __init__(self, ctx: CheckContext, flow: af.AccountFlow, accounts: Accounts) -> None:
+        phones = all(_phone(user) for user in [*accounts.existing, accounts.actor] if user is not None)
+        dropped: set[str] = set()
+        if not phones and any(f.role == af.PHONE for f in flow.fields):
+            if flow.phone_only:
+                pytest.skip(f"`{flow.label}` names the account by phone number only, and the accounts used here "
+                            "have no phone number: nothing to compare")
+            dropped = {f.name for f in flow.fields if f.role == af.PHONE and f.location == "body"}
+            flow = flow.without_phone()
+            ctx.note += "; phone fields left out: the accounts have no phone number"
         super().__init__(ctx, flow, accounts)
         op = flow.operation
         seed = zlib.crc32(op.label.encode())
@@ -330,14 +416,21 @@ class BackendProbe(Probe):
                                    required_only=True)
         own = {(f.location, f.name) for f in flow.fields}
         self.body = generator.value_for(op.body_schema) if op.body_schema is not None else None
+        if isinstance(self.body, dict):
+            for name in dropped:
+                self.body.pop(name, None)
+            if flow.kind == "login" and "grant_type" in af.body_properties(op.body_schema):
+                self.body["grant_type"] = "password"  # the OAuth2 password grant (RFC 6749, 4.3)
         self.query = {p.name: _text(generator.value_for(p.schema)) for p in op.parameters
                       if p.location == "query" and p.required and ("query", p.name) not in own}
         self.path = {p.name: _text(generator.value_for(p.schema)) for p in op.parameters
                      if p.location == "path" and ("path", p.name) not in own}
-        self.headers = {"Authorization": f"Bearer {ctx.token(ctx.users[0])}"} if op.needs_auth else {}
+        actor = accounts.actor or ctx.users[0]
+        self.headers = ctx.credential_headers(actor) if op.needs_auth else {}
         usernames = any(f.role == af.USERNAME for f in flow.identifiers)
         self.ways = [af.USERNAME, af.EMAIL] if usernames else [af.EMAIL]
         self.identify_by = self.ways[0]
+        self.way_known = False  # a correct login showed which way the login field names the account
 
     def baseline(self) -> None:
         if self.flow.kind == "login":
@@ -345,10 +438,22 @@ class BackendProbe(Probe):
         elif self.flow.kind == "registration":
             answer = self.send(af.UNKNOWN).response
             _no_server_error(answer, self.flow, "registering a fresh account")
-            if answer.status_code >= 400:
+            failed = af.says_failure(answer.text)
+            if answer.status_code >= 400 or failed:
+                said = f", saying {failed}" if failed else ""
                 pytest.skip(f"baseline failed: registering a fresh account through `{self.flow.label}` answered "
-                            f"{answer.status_code} ({_excerpt(answer.text)}); a comparison with a taken address "
+                            f"{answer.status_code}{said} ({_excerpt(answer.text)}); a comparison with a taken address "
                             "would prove nothing. If the operation needs other fields, name them in the profile")
+        elif self.flow.kind == "account_update":
+            answer, _exchange, _elapsed = self._send(self.accounts.restored(), record=True)
+            _no_server_error(answer, self.flow, "the user's own, unchanged e-mail/username")
+            failed = af.says_failure(answer.text)
+            if not answer.is_success or failed:
+                assert self.accounts.actor is not None
+                said = f", saying {failed}" if failed else ""
+                pytest.skip(f"baseline failed: {self.accounts.actor.key} setting its own, unchanged e-mail/username "
+                            f"through `{self.flow.label}` got {answer.status_code}{said} ({_excerpt(answer.text)}); "
+                            "a refusal of another account's address would prove nothing")
 
     def _login_baseline(self) -> None:
         tried = []
@@ -358,14 +463,41 @@ class BackendProbe(Probe):
             _no_server_error(answer, self.flow, "the correct credentials")
             if answer.status_code == TOO_MANY_REQUESTS:
                 pytest.skip(_rate_limited(self.flow, answer, 1))
-            if answer.is_success:
+            if af.login_evidence(answer.status_code, answer.headers.multi_items(), answer.text):
+                self.way_known = True
                 return
-            tried.append(f"{answer.status_code} by {way}")
+            failed = af.says_failure(answer.text)
+            tried.append(f"{answer.status_code}{f' saying {failed}' if failed else ' without a credential'} "
+                         f"by {way}" if answer.is_success else f"{answer.status_code} by {way}")
         pytest.skip(
-            f"baseline failed: `{self.flow.label}` refused the correct credentials of the check's own account "
-            f"({', '.join(tried)}); without a working login the harness cannot tell whether it names accounts "
+            f"baseline failed: `{self.flow.label}` refused the correct credentials of {_whose(self.accounts)} "
+            f"({', '.join(tried)}); a login succeeds only when a credential comes back (a token in the body or a "
+            "header, or a cookie). Without a working login the harness cannot tell whether it names accounts "
             "the way this API expects (account_flows.username_fields / email_fields / password_fields)"
         )
+
+    def _correct_login(self, turn: int) -> bool:
+        """The backend's own login flow, with the correct password, unless the check's own Keycloak accounts are
+        logged in by direct grant (the base class)."""
+        if self.accounts.own and self.ctx.keycloak_admin:
+            return super()._correct_login(turn)
+        for way in [self.identify_by] if self.way_known else self.ways:
+            self.identify_by = way
+            answer, _exchange, _elapsed = self._send(self.accounts.correct(turn), record=False)
+            if af.login_evidence(answer.status_code, answer.headers.multi_items(), answer.text) is not None:
+                self.way_known = True
+                return True
+        return False
+
+    def _restore(self) -> None:
+        actor = self.accounts.actor
+        assert actor is not None
+        answer, _exchange, _elapsed = self._send(self.accounts.restored(), record=False)
+        if not answer.is_success or af.says_failure(answer.text):
+            problem = (f"{actor.key}'s own e-mail/username could not be set back through `{self.flow.label}` "
+                       f"(answered {answer.status_code}): its account may now carry a value the check chose")
+            self.ctx.harness.run.cleanup_problems.append(problem)
+            raise CheckError(problem)
 
     def _send(self, account: af.Account, *, record: bool) -> tuple[httpx.Response, Exchange, float]:
         op = self.flow.operation
@@ -373,8 +505,8 @@ class BackendProbe(Probe):
         params = {name: urllib.parse.quote(value, safe="@") for name, value in {**self.path, **path}.items()}
         url = self.ctx.harness.env.base_url.rstrip("/") + fill_path(op.path, params)
         return self.ctx.send_url(op.method, url, params={**self.query, **query} or None,
-                                 json=body if op.body_schema is not None else None, headers=self.headers,
-                                 record=record)
+                                 body=body if op.body_schema is not None else None, media_type=op.body_media_type,
+                                 headers=self.headers, record=record)
 
 
 class TokenProbe(Probe):
@@ -384,11 +516,15 @@ class TokenProbe(Probe):
         answer, _exchange, _elapsed = self._send(self.accounts.correct(), record=True)
         _no_server_error(answer, self.flow, "the correct credentials")
         if not answer.is_success:
-            pytest.skip(f"baseline failed: Keycloak's token endpoint refused the correct credentials of the check's "
-                        f"own account with {answer.status_code} ({_excerpt(answer.text)})")
+            pytest.skip(f"baseline failed: Keycloak's token endpoint refused the correct credentials of "
+                        f"{_whose(self.accounts)} with {answer.status_code} ({_excerpt(answer.text)})")
 
     def _send(self, account: af.Account, *, record: bool) -> tuple[httpx.Response, Exchange, float]:
         return _direct_grant(self.ctx, self._identifier(account), account.password, record=record)
+
+
+def _whose(accounts: Accounts) -> str:
+    return "the check's own account" if accounts.own else f"the test account {accounts.existing[0].key}"
 
 
 def _direct_grant(ctx: CheckContext, username: str, password: str, *, record: bool
@@ -410,18 +546,28 @@ class FormProbe(Probe):
         env = ctx.harness.env
         self.base = env.keycloak_url.rstrip("/")
         self.realm_url = f"{self.base}/realms/{env.realm}"
-        client = ctx.idp.client_settings(settings.keycloak_client)
-        if client is None:
-            pytest.skip(f"the realm has no client `{settings.keycloak_client}` to open Keycloak's pages with: name "
-                        "a client with the standard (browser) flow in account_flows.keycloak_client")
-        if not client.get("standardFlowEnabled", True) or not client.get("enabled", True):
-            pytest.skip(f"client `{settings.keycloak_client}` (account_flows.keycloak_client) has no browser flow "
-                        "(standardFlowEnabled: false): Keycloak's forms cannot be opened with it")
-        redirect = af.redirect_uri_for(client, self.base)
-        if redirect is None:
-            pytest.skip(f"client `{settings.keycloak_client}` has no usable redirect URI to open Keycloak's forms")
-        self.redirect = redirect
-        self.client_id = settings.keycloak_client
+        if not ctx.keycloak_admin:
+            # Without the admin API the client's redirect URIs cannot be read: use the client the profile logs in
+            # with (keycloak_accounts: identity.client_id and identity.redirect_uri), if any.
+            identity = ctx.harness.profile.identity
+            if not identity.client_id:
+                pytest.skip("without Keycloak admin rights the harness cannot read which redirect URI a client "
+                            "accepts, and the profile names no client of its own to open Keycloak's pages with "
+                            "(identity.client_id and identity.redirect_uri)")
+            self.client_id, self.redirect = identity.client_id, identity.redirect_uri
+        else:
+            client = ctx.idp.client_settings(settings.keycloak_client)
+            if client is None:
+                pytest.skip(f"the realm has no client `{settings.keycloak_client}` to open Keycloak's pages with: "
+                            "name a client with the standard (browser) flow in account_flows.keycloak_client")
+            if not client.get("standardFlowEnabled", True) or not client.get("enabled", True):
+                pytest.skip(f"client `{settings.keycloak_client}` (account_flows.keycloak_client) has no browser "
+                            "flow (standardFlowEnabled: false): Keycloak's forms cannot be opened with it")
+            redirect = af.redirect_uri_for(client, self.base)
+            if redirect is None:
+                pytest.skip(f"client `{settings.keycloak_client}` has no usable redirect URI to open Keycloak's forms")
+            self.redirect = redirect
+            self.client_id = settings.keycloak_client
         self.action = {af.KEYCLOAK_LOGIN_FORM: "login-actions/authenticate",
                        af.KEYCLOAK_RESET_FORM: "login-actions/reset-credentials",
                        af.KEYCLOAK_REGISTRATION_FORM: "login-actions/registration"}[str(flow.keycloak)]
@@ -430,8 +576,8 @@ class FormProbe(Probe):
         if self.flow.keycloak == af.KEYCLOAK_RESET_FORM:
             answer = self.send(af.EXISTING).response
             if answer.status_code >= 400:
-                pytest.skip(f"baseline failed: Keycloak's forgot-password form answered {answer.status_code} for the "
-                            f"check's own account ({af.page_feedback(answer.text) or _excerpt(answer.text)})")
+                pytest.skip(f"baseline failed: Keycloak's forgot-password form answered {answer.status_code} for "
+                            f"{_whose(self.accounts)} ({af.page_feedback(answer.text) or _excerpt(answer.text)})")
             return
         what = "registering a fresh account" if self.flow.kind == "registration" else "the correct credentials"
         account = self.accounts.account(af.UNKNOWN, fresh=True) if self.flow.kind == "registration" \
@@ -490,38 +636,68 @@ class FormProbe(Probe):
 
 @contextmanager
 def _probe(ctx: CheckContext, flow: af.AccountFlow) -> Iterator[Probe]:
-    """A probe for the flow, with the check's own accounts for the time of the item; afterwards they (and the
-    accounts its registrations created) are deleted."""
+    """A probe for the flow, with the accounts its cases use for the time of the item.
+
+    With an identity source that creates accounts (REGISTER), these are the check's own: created for the item and
+    deleted afterwards, with the accounts its registrations created; a disabled one only with admin rights.
+    Otherwise they are the source's test accounts (wrong passwords rotate over them, each followed by a correct
+    login) and no disabled account is compared."""
     ctx.note = flow.describe()
+    support = support_of(ctx.harness)
+    realm = ctx.realm_settings()
     if flow.keycloak is not None:
-        realm = ctx.realm_settings()
         reason = af.keycloak_precondition(flow, realm)
         if reason:
             pytest.skip(reason)
-        ctx.note += f" (realm: {af.realm_summary(realm)})"
-    pool = POOL if flow.kind == "login" and ctx.realm_settings().get("bruteForceProtected") else 1
+        summary = af.realm_summary(realm)
+        ctx.note += f" (realm: {summary})" if summary else " (the realm's settings are not readable in this run)"
     created: list[TestUser] = []
-    registered: list[str] = []
+    registered: list[TestUser] = []
     try:
-        try:
-            for _ in range(pool):
-                created.append(ctx.create_account(_new_key()))
-            created.append(ctx.create_account(_new_key(), enabled=False))
-        except DigasecError as exc:
-            raise CheckError(f"could not create the check's own accounts: {exc}") from exc
-        accounts = Accounts(created[:-1], created[-1], ctx.harness.identity.run_tag, flow.kind,
-                            registered=registered)
-        if pool > 1:
-            ctx.note += (f"; wrong passwords rotate over {pool} existing accounts of the check's own, each logging in "
-                         "correctly after every failure, so that brute-force protection never locks one")
+        disabled: TestUser | None = None
+        if support.register:
+            pool = POOL if flow.kind == "login" and realm.get("bruteForceProtected") else 1
+            try:
+                for _ in range(pool):
+                    created.append(ctx.create_account(_new_key()))
+                if support.admin:
+                    disabled = ctx.create_account(_new_key(), enabled=False)
+                    created.append(disabled)
+            except DigasecError as exc:
+                raise CheckError(f"could not create the check's own accounts: {exc}") from exc
+            existing = created[:pool]
+        else:
+            existing = [user for user in af.known_accounts(ctx.users) if flow.kind != "login" or user.password]
+        actor: TestUser | None = None
+        if flow.kind == "account_update":
+            actor = ctx.users[0]
+            existing = [user for user in existing if user.key != actor.key]
+            missing = [f"{f.role}" for f in flow.identifiers if not getattr(actor, f.role, "")]
+            if missing or not existing:
+                pytest.skip(f"{actor.key}'s own {' and '.join(missing)} is not known, so it could not be set back"
+                            if missing else "no other account whose e-mail/username the test user could try to take")
+        if not support.register:
+            ctx.note += (f"; the identity source `{support.source}` creates no accounts: the cases use its test "
+                         f"accounts ({', '.join(user.key for user in existing)})")
+        if support.disabled:
+            ctx.note += f"; {support.disabled}"
+        accounts = Accounts(existing, disabled, ctx.harness.identity.run_tag, flow.kind, own=support.register,
+                            actor=actor, registered=registered)
         kinds: dict[str | None, type[Probe]] = {None: BackendProbe, af.KEYCLOAK_TOKEN: TokenProbe}
         probe = kinds.get(flow.keycloak, FormProbe)(ctx, flow, accounts)
+        if probe.resets_failures and len(existing) > 1:
+            whose = "existing accounts of the check's own" if support.register else "test accounts"
+            ctx.note += (f"; wrong passwords rotate over {len(existing)} {whose}, each logging in correctly after "
+                         "every failure, so that brute-force protection never locks one")
+        elif probe.resets_failures:
+            ctx.note += "; every wrong password is followed by a correct login, so that no lockout follows"
         probe.warm_up_accounts()
         yield probe
     finally:
-        problems = ctx.remove_accounts([user.sub for user in created], emails=registered)
+        problems = ctx.remove_accounts(created, registered=registered)
         if registered:
-            ctx.note += f"; {len(registered)} accounts registered by the check were deleted again"
+            ctx.note += f"; {len(registered)} accounts registered by the check were deleted again" if not problems \
+                else f"; {len(registered)} accounts registered by the check, not all deleted again"
         if problems:
             ctx.harness.run.cleanup_problems.extend(problems)
             ctx.note += f"; clean-up problems: {'; '.join(problems)}"

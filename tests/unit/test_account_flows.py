@@ -365,3 +365,385 @@ def test_case_labels_read_naturally() -> None:
     assert af.case_label("registration", "unknown") == "unused e-mail/username"
     assert af.case_label("registration", "existing") == "e-mail/username of an existing account"
     assert af.case_label("password_reset", "disabled") == "disabled account"
+
+
+# -- spellings of real APIs (issue 12) --------------------------------------------------------------------------
+FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+OAUTH2_FORM = body("grant_type", "username", "password", "scope", "client_id")
+
+
+def form_operation(method: str, path: str, fields: dict[str, Any], media_type: str = FORM, **kwargs: Any
+                   ) -> Operation:
+    op = operation(method, path, body=fields, **kwargs)
+    return Operation(**{**op.__dict__, "body_media_type": media_type})
+
+
+def oauth2_document(token_url: str, servers: list[str] | None = None, flow: str = "password") -> dict[str, Any]:
+    document: dict[str, Any] = {"components": {"securitySchemes": {
+        "OAuth2PasswordBearer": {"type": "oauth2", "flows": {flow: {"tokenUrl": token_url, "scopes": {}}}},
+        "bearer": {"type": "http", "scheme": "bearer"},
+    }}}
+    if servers is not None:
+        document["servers"] = [{"url": url} for url in servers]
+    return document
+
+
+def discovered_in(document: dict[str, Any], *ops: Operation) -> dict[str, af.AccountFlow]:
+    flows = af.discover_flows(list(ops), AccountFlowSettings(), document)
+    return {flow.label: flow for flow in flows}
+
+
+@pytest.mark.parametrize(
+    ("token_url", "servers", "path"),
+    [
+        ("/api/v1/login/access-token", None, "/api/v1/login/access-token"),  # absolute path (FastAPI template)
+        ("token", None, "/token"),  # relative to the server URL
+        ("token", ["http://127.0.0.1:8000/api"], "/token"),  # paths are relative to the server's path
+        ("/api/auth/jwt", ["/api"], "/auth/jwt"),  # a tokenUrl that repeats the server's path
+        ("http://127.0.0.1:8000/v2/oauth/obtain", None, "/v2/oauth/obtain"),  # absolute URL
+    ],
+)
+def test_the_oauth2_password_flows_token_url_is_a_login(token_url: str, servers: list[str] | None,
+                                                        path: str) -> None:
+    # no flow word in `/auth/jwt` or `/v2/oauth/obtain`: only the tokenUrl makes them logins
+    login = form_operation("POST", path, OAUTH2_FORM)
+    other = form_operation("POST", "/api/v1/items", body("title"))
+    flows = discovered_in(oauth2_document(token_url, servers), login, other)
+    assert list(flows) == [login.label]
+    flow = flows[login.label]
+    assert flow.kind == "login"
+    assert f"the OAuth2 password flow's tokenUrl `{token_url}` (securitySchemes `OAuth2PasswordBearer`)" in flow.reason
+    assert [(f.name, f.role) for f in flow.fields] == [("username", "username"), ("password", "password")]
+    assert flow.problem is None
+
+
+def test_a_token_url_of_another_flow_or_pointing_nowhere_makes_no_login() -> None:
+    obtain = form_operation("POST", "/v2/oauth/obtain", OAUTH2_FORM)
+    assert discovered_in(oauth2_document("/v2/oauth/obtain", flow="clientCredentials"), obtain) == {}
+    assert discovered_in(oauth2_document("/v2/oauth/elsewhere"), obtain) == {}
+    get_only = form_operation("GET", "/v2/oauth/obtain", OAUTH2_FORM)
+    assert discovered_in(oauth2_document("/v2/oauth/obtain"), get_only) == {}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "fields", "media_type", "kind"),
+    [
+        ("POST", "/token", OAUTH2_FORM, FORM, "login"),
+        ("POST", "/api/v1/login/access-token", OAUTH2_FORM, FORM, "login"),
+        ("POST", "/api/v1/users/signup", body("email", "password", "full_name"), JSON, "registration"),
+        ("POST", "/signup", body("email", "password"), MULTIPART, "registration"),
+        ("POST", "/api/v1/users", body("email", "password"), JSON, "registration"),
+        ("POST", "/api/v1/accounts/", body("username", "password"), FORM, "registration"),
+        ("POST", "/reset-password", body("username"), JSON, "password_reset"),
+        ("POST", "/auth/reset-password", body("phone_number"), FORM, "password_reset"),
+    ],
+)
+def test_account_flows_as_real_apis_spell_them(method: str, path: str, fields: dict[str, Any], media_type: str,
+                                               kind: str) -> None:
+    op = form_operation(method, path, fields, media_type)
+    flow = discovered(op)[op.label]
+    assert flow.kind == kind
+    assert flow.problem is None
+    assert flow.reason.startswith("discovered: ")
+
+
+def test_a_collection_post_creates_an_account_only_with_a_password_and_without_a_token() -> None:
+    no_password = operation("POST", "/api/v1/users", body=body("email", "full_name"))
+    admin_creates = operation("POST", "/api/v1/users", body=body("email", "password"), needs_auth=True)
+    not_accounts = operation("POST", "/api/v1/vaults", body=body("email", "password"))
+    item = operation("POST", "/api/v1/users/{user_id}", body=body("email", "password"),
+                     parameters=(Parameter("user_id", "path", True, {"type": "integer"}),))
+    assert discovered(no_password, admin_creates, not_accounts, item) == {}
+    users = operation("POST", "/api/v1/users", body=body("email", "password"))
+    assert "a public POST on the collection `/api/v1/users` with a password field creates an account" in \
+        discovered(users)[users.label].reason
+
+
+def test_password_recovery_names_the_account_in_its_path() -> None:
+    op = operation("POST", "/api/v1/password-recovery/{email}",
+                   parameters=(Parameter("email", "path", True, {"type": "string"}),))
+    flow = discovered(op)[op.label]
+    assert flow.kind == "password_reset"
+    assert flow.fields == (af.AccountField("path", "email", "email"),)
+    assert "contains 'password' and 'recovery'" in flow.reason
+    path, _query, _body = af.fill_fields(flow.fields, af.Account("bob", "bob@example.org", "x"),
+                                         identify_by="username", body=None)
+    assert path == {"email": "bob@example.org"}
+    unrelated = operation("GET", "/api/v1/items/{email}",
+                          parameters=(Parameter("email", "path", True, {"type": "string"}),))
+    assert discovered(unrelated) == {}
+
+
+@pytest.mark.parametrize("name", ["phone", "phone_number", "mobile", "msisdn", "phoneNumber"])
+def test_phone_fields_name_an_account(name: str) -> None:
+    op = operation("POST", "/reset-password", body=body(name))
+    flow = discovered(op)[op.label]
+    assert flow.fields == (af.AccountField("body", name, "phone"),)
+    assert flow.phone_only
+    assert flow.identifiers == flow.fields
+    assert discovered(operation("POST", "/v1/newsletter", body=body(name))) == {}  # no flow word: left alone
+
+
+def test_phone_fields_are_filled_with_the_accounts_phone_and_can_be_left_out() -> None:
+    op = operation("POST", "/reset-password", body=body("username", "mobile"))
+    flow = discovered(op)[op.label]
+    assert not flow.phone_only
+    _path, _query, filled = af.fill_fields(flow.fields, af.Account("bob", "b@x.org", "pw", "+4915112345678"),
+                                           identify_by="username", body={})
+    assert filled == {"username": "bob", "mobile": "+4915112345678"}
+    assert [f.name for f in flow.without_phone().fields] == ["username"]
+    assert "+4915112345678" in af.Account("bob", "b@x.org", "pw", "+4915112345678").literals()
+
+
+def test_phone_field_names_come_from_the_profile_when_it_names_them() -> None:
+    settings = AccountFlowSettings()
+    op = operation("POST", "/reset-password", body=body("handynummer"))
+    assert af.account_fields(op, settings) == ()
+    custom = type("Settings", (), {**{k: getattr(settings, k) for k in type(settings).model_fields},
+                                   "phone_fields": ["handynummer"]})()
+    assert af.account_fields(op, custom) == (af.AccountField("body", "handynummer", "phone"),)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "fields"),
+    [
+        ("PATCH", "/api/v1/users/me", body("email", "full_name")),
+        ("PUT", "/account", body("username")),
+        ("PUT", "/user", body("email")),
+        ("POST", "/api/profile/change-email", body("new_email", "password", new_email={"format": "email"})),
+    ],
+)
+def test_a_change_of_ones_own_email_or_username_is_an_account_flow(method: str, path: str,
+                                                                   fields: dict[str, Any]) -> None:
+    op = operation(method, path, body=fields, needs_auth=True)
+    flow = discovered(op)[op.label]
+    assert flow.kind == "account_update"
+    assert flow.reason.startswith(f"discovered: an authenticated {method} on the caller's own account")
+    assert flow.describe().startswith("treated as a change of one's own e-mail or username flow")
+    assert flow.identifiers
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "fields", "parameters"),
+    [
+        ("PATCH", "/api/v1/users/{user_id}", body("email"), (Parameter("user_id", "path", True, {}),)),  # anyone's
+        ("PUT", "/v1/me", body("display_name", "birth_year"), ()),  # no e-mail or username
+        ("POST", "/v1/contacts", body("email"), ()),  # not the caller's own account
+        ("POST", "/api/v1/users/me", body("email"), ()),  # a POST that does not say it changes the address
+        ("PATCH", "/users/me", body(user={"type": "object", "properties": {"email": {"type": "string"}}}), ()),
+    ],
+)
+def test_near_misses_of_an_account_update_are_no_flow(method: str, path: str, fields: dict[str, Any],
+                                                      parameters: tuple[Parameter, ...]) -> None:
+    assert discovered(operation(method, path, body=fields, parameters=parameters, needs_auth=True)) == {}
+
+
+@pytest.mark.parametrize("media_type", [FORM, MULTIPART, JSON])
+def test_account_fields_of_every_body_media_type_are_found(media_type: str) -> None:
+    op = form_operation("POST", "/login", body("username", "password"), media_type)
+    assert [f.role for f in af.account_fields(op, AccountFlowSettings())] == ["username", "password"]
+
+
+def test_case_labels_of_an_account_update() -> None:
+    assert af.case_label("account_update", af.EXISTING) == "e-mail/username of another, existing account"
+    assert af.case_label("account_update", af.UNKNOWN) == "unused e-mail/username"
+
+
+def test_keycloak_flows_are_not_ruled_out_by_settings_nobody_could_read() -> None:
+    flows = {flow.keycloak: flow for flow in af.keycloak_flows()}
+    assert af.keycloak_precondition(flows["registration_form"], {}) is None
+    assert af.keycloak_precondition(flows["reset_form"], {}) is None
+    assert "could not be read" in af.keycloak_advice(flows["token"], {}, ["existing"])
+
+
+# -- answers of a login -----------------------------------------------------------------------------------------
+JWT_VALUE = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "text", "evidence"),
+    [
+        (200, [], json.dumps({"access_token": JWT_VALUE, "token_type": "bearer"}),
+         "a token in the body (`access_token`)"),
+        (200, [], json.dumps({"data": {"auth": {"jwt": "opaque-0123456789"}}}), "a token in the body (`jwt`)"),
+        (200, [], f"<html>{JWT_VALUE}</html>", "a JWT in the body"),
+        (200, [("X-Auth-Token", "abcdef0123456789")], '{"status": "success"}', "a credential in the header"),
+        (204, [("Set-Cookie", "sessionid=abc123; HttpOnly; Path=/")], "", "a cookie (`sessionid`)"),
+        (302, [("Set-Cookie", "sid=1; Path=/"), ("Location", "/home")], "", "a cookie (`sid`)"),
+    ],
+)
+def test_a_login_succeeds_when_a_credential_comes_back(status: int, headers: list[tuple[str, str]], text: str,
+                                                       evidence: str) -> None:
+    assert evidence in str(af.login_evidence(status, headers, text))
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "text"),
+    [
+        (200, [], json.dumps({"status": "fail", "message": "Username and password do not match"})),
+        (200, [("Set-Cookie", "csrftoken=abc; Path=/")], json.dumps({"status": "fail", "message": "no"})),
+        (200, [], json.dumps({"success": False, "token": "0123456789abcdef"})),
+        (200, [], json.dumps({"message": "welcome"})),  # nothing handed out
+        (200, [("WWW-Authenticate", "Bearer")], ""),
+        (200, [("Set-Cookie", "session=; Max-Age=0")], ""),  # a cookie that is cleared is no credential
+        (401, [], json.dumps({"access_token": JWT_VALUE})),
+    ],
+)
+def test_a_login_that_hands_out_nothing_or_says_it_failed_is_no_success(status: int, headers: list[tuple[str, str]],
+                                                                       text: str) -> None:
+    assert af.login_evidence(status, headers, text) is None
+
+
+def test_says_failure_reads_common_failure_bodies() -> None:
+    assert af.says_failure('{"status": "fail", "message": "Account does not exist"}') == "`status: fail`"
+    assert af.says_failure('{"ok": false}') == "`ok: false`"
+    assert af.says_failure('{"errors": ["taken"]}') == "`errors`"
+    assert af.says_failure('{"status": "ok", "errors": []}') is None
+    assert af.says_failure("<html>fail</html>") is None
+    assert af.says_failure("[1, 2]") is None
+
+
+# -- what runs with which identity source -----------------------------------------------------------------------
+def support(source: str, **overrides: Any) -> af.AccountSupport:
+    presets: dict[str, dict[str, Any]] = {
+        "keycloak_admin": {"register": True, "admin": True, "known": 3, "passwords": 3, "keycloak": True},
+        "keycloak_accounts": {"register": False, "admin": False, "known": 2, "passwords": 2, "keycloak": True},
+        "backend_api": {"register": True, "admin": False, "known": 3, "passwords": 3, "keycloak": False},
+        "backend_api_accounts": {"register": False, "admin": False, "known": 3, "passwords": 3, "keycloak": False},
+        "tokens": {"register": False, "admin": False, "known": 0, "passwords": 0, "keycloak": False},
+    }
+    values = {"phones": False, **presets[source], **overrides}
+    return af.AccountSupport(source=source.replace("_accounts", "") if source != "keycloak_accounts" else source,
+                             **values)
+
+
+LOGIN_FLOW = af.AccountFlow(LOGIN, "login", "test", af.account_fields(LOGIN, AccountFlowSettings()))
+RESET_FLOW = af.AccountFlow(RESET, "password_reset", "test", af.account_fields(RESET, AccountFlowSettings()))
+REGISTER_FLOW = af.AccountFlow(REGISTER, "registration", "test", af.account_fields(REGISTER, AccountFlowSettings()))
+ME = operation("PATCH", "/users/me", body=body("email"), needs_auth=True)
+UPDATE_FLOW = af.AccountFlow(ME, "account_update", "test", af.account_fields(ME, AccountFlowSettings()))
+PHONE_OP = operation("POST", "/reset-password", body=body("msisdn"))
+PHONE_FLOW = af.AccountFlow(PHONE_OP, "password_reset", "test", af.account_fields(PHONE_OP, AccountFlowSettings()))
+ALL_FLOWS = (LOGIN_FLOW, RESET_FLOW, REGISTER_FLOW, UPDATE_FLOW)
+
+
+@pytest.mark.parametrize("source", ["keycloak_admin", "backend_api"])
+def test_sources_that_create_accounts_run_every_flow(source: str) -> None:
+    assert [af.flow_blocker(flow, support(source)) for flow in ALL_FLOWS] == [None] * 4
+
+
+def test_only_admin_rights_give_a_disabled_account() -> None:
+    assert support("keycloak_admin").disabled is None
+    reason = str(support("backend_api").disabled)
+    assert "disabled accounts are not compared" in reason
+    assert "`backend_api` has none" in reason
+
+
+@pytest.mark.parametrize("source", ["keycloak_accounts", "backend_api_accounts"])
+def test_sources_with_test_accounts_only_run_all_but_registration(source: str) -> None:
+    blockers = {flow.kind: af.flow_blocker(flow, support(source)) for flow in ALL_FLOWS}
+    assert (blockers["login"], blockers["password_reset"], blockers["account_update"]) == (None, None, None)
+    assert "creates an account that the identity source" in str(blockers["registration"])
+
+
+def test_pre_issued_tokens_without_names_run_nothing_and_with_names_no_login() -> None:
+    assert all("knows no account by name" in str(af.flow_blocker(flow, support("tokens"))) for flow in ALL_FLOWS)
+    named = support("tokens", known=2)
+    assert af.flow_blocker(RESET_FLOW, named) is None
+    assert af.flow_blocker(UPDATE_FLOW, named) is None
+    assert "knows no password" in str(af.flow_blocker(LOGIN_FLOW, named))
+    assert "knows only 1" in str(af.flow_blocker(UPDATE_FLOW, support("tokens", known=1)))
+
+
+def test_keycloaks_registration_form_needs_admin_rights_to_remove_what_it_creates() -> None:
+    form = next(flow for flow in af.keycloak_flows() if flow.keycloak == af.KEYCLOAK_REGISTRATION_FORM)
+    assert af.flow_blocker(form, support("keycloak_admin")) is None
+    assert "only through Keycloak's admin API" in str(af.flow_blocker(form, support("backend_api", keycloak=True)))
+    token = next(flow for flow in af.keycloak_flows() if flow.keycloak == af.KEYCLOAK_TOKEN)
+    assert af.flow_blocker(token, support("keycloak_accounts")) is None
+
+
+def test_phone_only_flows_need_accounts_with_a_phone() -> None:
+    assert "no phone number" in str(af.flow_blocker(PHONE_FLOW, support("backend_api")))
+    assert af.flow_blocker(PHONE_FLOW, support("backend_api", phones=True)) is None
+
+
+def test_read_only_and_flow_problems_come_first() -> None:
+    assert "read_only: true" in str(af.flow_blocker(RESET_FLOW, support("keycloak_admin", read_only=True)))
+    broken = af.AccountFlow(NOTES, "availability", "test", problem="no field")
+    assert af.flow_blocker(broken, support("keycloak_admin", read_only=True)) == "no field"
+
+
+def test_accounts_known_by_name() -> None:
+    from fixtures.identity import TestUser
+
+    def user(key: str, username: str, email: str = "") -> TestUser:
+        return TestUser(key=key, username=username, password="", email=email, first_name="", last_name="", sub="",
+                        canary="")
+
+    users = [user("user1", "user1"), user("user2", ""), user("user3", "alice"), user("user4", "user4", "d@x.org")]
+    assert [u.key for u in af.known_accounts(users)] == ["user3", "user4"]
+
+
+# -- sending an account flow's request as its operation declares it ----------------------------------------------
+class RecordingClient:
+    """Stands in for TargetClient.send_url: records the keyword arguments it was called with."""
+
+    send_as = "bearer"
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def send_url(self, method: str, url: str, *, params: Any = None, data: Any = None, json: Any = None,
+                 headers: Any = None) -> tuple[Any, Any, float]:
+        from fixtures.http import Exchange
+
+        self.calls.append({"data": data, "json": json})
+        return object(), Exchange("request", "response", 200), 0.01
+
+
+def context_with(client: RecordingClient) -> Any:
+    from types import SimpleNamespace
+
+    from fixtures.context import CheckContext
+
+    harness = SimpleNamespace(client=client, env=SimpleNamespace(keycloak_url=""),
+                              identity=SimpleNamespace(can=lambda capability: False))
+    return CheckContext(harness, "account_existence_leak")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("media_type", "expected"),
+    [
+        (FORM, {"data": {"username": "a@x.org", "password": "pw"}, "json": None}),
+        (JSON, {"data": None, "json": {"username": "a@x.org", "password": "pw"}}),
+        (None, {"data": None, "json": {"username": "a@x.org", "password": "pw"}}),
+    ],
+)
+def test_account_flow_bodies_travel_as_the_operation_declares(media_type: str | None,
+                                                              expected: dict[str, Any]) -> None:
+    client = RecordingClient()
+    context_with(client).send_url("POST", "http://127.0.0.1:1/token", body={"username": "a@x.org", "password": "pw"},
+                                  media_type=media_type)
+    assert client.calls == [expected]
+
+
+def test_a_multipart_body_the_client_cannot_send_is_an_error_not_a_json_body() -> None:
+    from fixtures.checks import CheckError
+
+    client = RecordingClient()
+    with pytest.raises(CheckError, match="multipart"):
+        context_with(client).send_url("POST", "http://127.0.0.1:1/signup", body={"email": "a@x.org"},
+                                      media_type=MULTIPART)
+    assert client.calls == []
+
+
+def test_without_keycloak_no_realm_settings_are_asked_for() -> None:
+    from fixtures.checks import CheckError
+
+    ctx = context_with(RecordingClient())
+    assert ctx.realm_settings() == {}
+    assert not ctx.keycloak_admin
+    with pytest.raises(CheckError, match="admin API is not available"):
+        _ = ctx.idp
