@@ -696,10 +696,10 @@ class RecordingClient:
         self.calls: list[dict[str, Any]] = []
 
     def send_url(self, method: str, url: str, *, params: Any = None, data: Any = None, json: Any = None,
-                 headers: Any = None) -> tuple[Any, Any, float]:
+                 files: Any = None, headers: Any = None) -> tuple[Any, Any, float]:
         from fixtures.http import Exchange
 
-        self.calls.append({"data": data, "json": json})
+        self.calls.append({"data": data, "json": json, **({"files": files} if files is not None else {})})
         return object(), Exchange("request", "response", 200), 0.01
 
 
@@ -729,14 +729,11 @@ def test_account_flow_bodies_travel_as_the_operation_declares(media_type: str | 
     assert client.calls == [expected]
 
 
-def test_a_multipart_body_the_client_cannot_send_is_an_error_not_a_json_body() -> None:
-    from fixtures.checks import CheckError
-
+def test_a_multipart_body_travels_as_multipart_fields_not_as_json() -> None:
     client = RecordingClient()
-    with pytest.raises(CheckError, match="multipart"):
-        context_with(client).send_url("POST", "http://127.0.0.1:1/signup", body={"email": "a@x.org"},
-                                      media_type=MULTIPART)
-    assert client.calls == []
+    context_with(client).send_url("POST", "http://127.0.0.1:1/signup", body={"email": "a@x.org"},
+                                  media_type=MULTIPART)
+    assert client.calls == [{"data": None, "json": None, "files": {"email": (None, "a@x.org")}}]
 
 
 def test_without_keycloak_no_realm_settings_are_asked_for() -> None:
