@@ -31,3 +31,9 @@ def test_without_paths_everything_runs(calls: list[list[str]]) -> None:
     assert calls[0][0] == str(PROJECT_ROOT / "tests")
     cli.main(["selftest", "no-such-dir", "-k", "gate"])  # a word that names no path is an argument, not a path
     assert calls[1][0] == str(PROJECT_ROOT / "tests")
+
+
+def test_options_may_come_first(calls: list[list[str]]) -> None:
+    assert cli.main(["selftest", "-q", "-x"]) == 0
+    assert str(PROJECT_ROOT / "tests") in calls[0]
+    assert calls[0][-2:] == ["-q", "-x"]
