@@ -40,12 +40,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from fixtures import account_flows as af
-from fixtures.accounts import ADMIN
 from fixtures.checks import CheckError, CheckItem, Failure, Severity, check
 from fixtures.compare import ResponseShape
 from fixtures.datagen import ValueGenerator
 from fixtures.errors import DigasecError
 from fixtures.identity import TestUser
+from fixtures.identity.base import ADMIN, REGISTER
 from fixtures.seeder import fill_path
 from fixtures.timing import MachineLoad, interleave, load_average
 
@@ -66,7 +66,6 @@ FILLER = "Digasec"
 TOO_MANY_REQUESTS = 429
 INVALID_REQUEST = frozenset({400, 422})
 NEEDS_CREDENTIALS = frozenset({401, 403})
-REGISTER = "register"  # fixtures.accounts.REGISTER (CONTRACTS.md): the source creates accounts of its own
 
 
 # -- items ------------------------------------------------------------------------------------------------------
@@ -93,31 +92,19 @@ def flow_items(harness: Harness) -> list[CheckItem]:
 
 
 def support_of(harness: Harness) -> af.AccountSupport:
-    """What the run's identity source offers the checks (`harness.source`; before it existed, only the
-    Keycloak admin provider created accounts)."""
-    source = getattr(harness, "source", None)
-    identity = harness.identity
-
-    def can(capability: str) -> bool:
-        if source is not None:
-            return bool(source.can(capability))
-        return identity.can(ADMIN) if capability == REGISTER else identity.can(capability)
-
-    known = af.known_accounts(identity.users)
+    """What the run's identity source offers the checks."""
+    source = harness.source
+    known = af.known_accounts(harness.identity.users)
     return af.AccountSupport(
-        source=str(getattr(source, "name", "") or identity.provider),
-        register=can(REGISTER),
-        admin=bool(harness.env.keycloak_url) and can(ADMIN),
+        source=source.name,
+        register=source.can(REGISTER),
+        admin=bool(harness.env.keycloak_url) and source.can(ADMIN),
         known=len(known),
         passwords=sum(1 for user in known if user.password),
-        phones=bool(known) and all(_phone(user) for user in known),
+        phones=bool(known) and all(user.phone for user in known),
         keycloak=bool(harness.env.keycloak_url),
         read_only=harness.profile.read_only,
     )
-
-
-def _phone(user: TestUser) -> str:
-    return str(getattr(user, "phone", "") or "")
 
 
 # -- the checks -------------------------------------------------------------------------------------------------
@@ -266,16 +253,16 @@ class Accounts:
             return af.Account(username, email, password, self.unknown_phone)
         user = self.existing[turn % len(self.existing)] if case == af.EXISTING else self.disabled
         assert user is not None
-        return af.Account(user.username, user.email, password, _phone(user))
+        return af.Account(user.username, user.email, password, user.phone)
 
     def correct(self, turn: int = 0) -> af.Account:
         user = self.existing[turn % len(self.existing)]
-        return af.Account(user.username, user.email, user.password, _phone(user))
+        return af.Account(user.username, user.email, user.password, user.phone)
 
     def restored(self) -> af.Account:
         """The actor's own values (a change of one's own e-mail sends them back after every sample)."""
         assert self.actor is not None
-        return af.Account(self.actor.username, self.actor.email, self.actor.password, _phone(self.actor))
+        return af.Account(self.actor.username, self.actor.email, self.actor.password, self.actor.phone)
 
 
 def _new_key() -> str:
@@ -400,7 +387,7 @@ class BackendProbe(Probe):
     with the account in its account fields."""
 
     def __init__(self, ctx: CheckContext, flow: af.AccountFlow, accounts: Accounts) -> None:
-        phones = all(_phone(user) for user in [*accounts.existing, accounts.actor] if user is not None)
+        phones = all(user.phone for user in [*accounts.existing, accounts.actor] if user is not None)
         dropped: set[str] = set()
         if not phones and any(f.role == af.PHONE for f in flow.fields):
             if flow.phone_only:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from fixtures import tokens
-from fixtures.accounts import OTHER_AUDIENCE, SHORT_LIVED
 from fixtures.checks import CheckError, Failure, Severity, check, needs_authentication
+from fixtures.identity.base import OTHER_AUDIENCE, SHORT_LIVED
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -169,7 +169,7 @@ def harness_choices(users: Iterable[TestUser]) -> list[ChosenValue]:
     for user in users:
         chosen += [ChosenValue(user.username, "username"), ChosenValue(user.email, "e-mail address"),
                    ChosenValue(user.first_name, "name"), ChosenValue(user.last_name, "name"),
-                   ChosenValue(user.canary, "canary"), ChosenValue(getattr(user, "phone", ""), "phone number")]
+                   ChosenValue(user.canary, "canary"), ChosenValue(user.phone, "phone number")]
     return [item for item in chosen if item.value.strip()]
 
 

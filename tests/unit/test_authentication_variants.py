@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from fixtures import tokens
-from fixtures.accounts import OTHER_AUDIENCE, SHORT_LIVED
+from fixtures.identity.base import OTHER_AUDIENCE, SHORT_LIVED
 from suites.test_authentication import NOT_A_JWS, NOT_A_JWT, _forge
 
 JWT = tokens.encode_json_segment({"alg": "RS256", "typ": "JWT"}) + "." + tokens.encode_json_segment(
