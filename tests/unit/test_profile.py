@@ -258,3 +258,57 @@ def test_compose_keycloak_service_only_with_a_keycloak(tmp_path: Path) -> None:
     assert profile.containers.compose.keycloak is None
     with pytest.raises(ProfileError, match=r"containers\.compose\.keycloak names a Keycloak service"):
         load_profile(write(tmp_path, base + compose + "    keycloak: {service: kc, port: '8080'}\n"))
+
+
+def test_a_key_given_twice_is_an_error_naming_both_lines(tmp_path: Path) -> None:
+    profile = tmp_path / "twice.yaml"
+    profile.write_text(
+        "name: x\nenvironment: ci\nlauncher: external\nread_only: true\nread_only: false\n"
+        "backend: {base_url: 'http://127.0.0.1:1'}\nidentity: {provider: tokens, tokens: ['${A}', '${B}']}\n"
+    )
+    with pytest.raises(ProfileError, match=r"'read_only' is given twice \(lines 4 and 5\)"):
+        load_profile(profile)
+
+
+@pytest.mark.parametrize("ready_path", ["health", "@127.0.0.1:18081/health", "//evil/health", "http://x/health"])
+def test_ready_path_must_be_a_path_on_the_backend(tmp_path: Path, ready_path: str, monkeypatch: pytest.MonkeyPatch
+                                                   ) -> None:
+    monkeypatch.setenv("A", "token-a")
+    monkeypatch.setenv("B", "token-b")
+    profile = tmp_path / "ready.yaml"
+    profile.write_text(
+        "name: x\nenvironment: ci\nlauncher: external\n"
+        f"backend: {{base_url: 'http://127.0.0.1:1', ready_path: '{ready_path}'}}\n"
+        "identity: {provider: tokens, tokens: ['${A}', '${B}']}\n"
+    )
+    with pytest.raises(ProfileError, match="not a path on the backend"):
+        load_profile(profile)
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1"])
+def test_timeouts_must_be_positive(tmp_path: Path, timeout: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("A", "token-a")
+    monkeypatch.setenv("B", "token-b")
+    profile = tmp_path / "timeout.yaml"
+    profile.write_text(
+        "name: x\nenvironment: ci\nlauncher: external\nbackend: {base_url: 'http://127.0.0.1:1'}\n"
+        f"identity: {{provider: tokens, tokens: ['${{A}}', '${{B}}']}}\nchecks: {{request_timeout_s: {timeout}}}\n"
+    )
+    with pytest.raises(ProfileError, match="request_timeout_s"):
+        load_profile(profile)
+
+
+def test_an_absolute_openapi_file_is_read_from_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("A", "token-a")
+    monkeypatch.setenv("B", "token-b")
+    spec = tmp_path / "openapi.json"
+    spec.write_text("{}")
+    profile = tmp_path / "file.yaml"
+    profile.write_text(
+        "name: x\nenvironment: ci\nlauncher: external\n"
+        f"backend: {{base_url: 'http://127.0.0.1:1', openapi: '{spec}'}}\n"
+        "identity: {provider: tokens, tokens: ['${A}', '${B}']}\n"
+    )
+    assert load_profile(profile).openapi_source("http://127.0.0.1:1") == str(spec)
+    spec.unlink()  # no such file: a path on the backend
+    assert load_profile(profile).openapi_source("http://127.0.0.1:1/") == f"http://127.0.0.1:1{spec}"
