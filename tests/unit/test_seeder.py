@@ -178,6 +178,10 @@ NOTE = "/users/{username}/notes/{note_id}"
     ({"data": {"owner_id": "u9", "user_id": "u9", "id": "n1"}}, "n1"),
     ({"meta": {"id": "req-7"}, "data": {"id": "n1"}}, "n1"),  # the envelope before other containers
     ({"id": 0}, "0"),  # an integer id, even 0
+    ({"jsonrpc": "2.0", "id": 1, "result": {"id": "n1"}}, "n1"),  # a wrapper's own id comes last
+    ({"id": "envelope", "data": {"note": {"id": "n1"}}}, "n1"),
+    ({"id": "n1", "content": {"id": "c1"}}, "n1"),  # an object with a nested part is no wrapper
+    ({"id": "n1", "data": {}}, "n1"),
 ])
 def test_the_id_is_found_in_envelopes(body: Any, expected: str) -> None:
     assert find_id(body, NOTE, "note_id", user_names=["username", "user_id"]) == expected
