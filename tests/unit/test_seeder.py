@@ -1,0 +1,382 @@
+"""The seeder: producer inference (trailing slashes), finding the new id in enveloped bodies, reporting why a
+creation failed, and never calling an operation the profile excludes. The target is an httpx MockTransport."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from fixtures.catalogue import Catalogue, build_catalogue
+from fixtures.http import TargetClient
+from fixtures.identity import TestUser
+from fixtures.profile import Profile, RecipeSettings, load_profile
+from fixtures.redaction import Redactor
+from fixtures.seeder import Ledger, Seeder, SeedError, find_id, singular
+
+PROJECT = Path(__file__).resolve().parents[2]
+OK = {"200": {"description": "ok"}}
+TITLE_BODY = {"content": {"application/json": {"schema": {
+    "type": "object", "required": ["title"], "properties": {"title": {"type": "string", "maxLength": 40}}}}}}
+
+
+def param(name: str, kind: str = "string") -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
+
+
+def spec() -> dict[str, Any]:
+    """Collections declared with and without a trailing slash, a nested resource, a user-scoped one."""
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Seeding", "version": "1"},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+        "paths": {
+            # FastAPI style: the collection with a trailing slash, the item without
+            "/api/items/": {"get": {"responses": OK}, "post": {"requestBody": TITLE_BODY, "responses": OK}},
+            "/api/items/{id}": {"get": {"parameters": [param("id", "integer")], "responses": OK},
+                                "delete": {"parameters": [param("id", "integer")], "responses": OK}},
+            # the other direction: the collection without, the item (and its DELETE) with a trailing slash
+            "/tags": {"post": {"requestBody": TITLE_BODY, "responses": OK}},
+            "/tags/{tag_id}/": {"get": {"parameters": [param("tag_id")], "responses": OK},
+                                "delete": {"parameters": [param("tag_id")], "responses": OK}},
+            # nested: a folder's files
+            "/folders": {"post": {"requestBody": TITLE_BODY, "responses": OK}},
+            "/folders/{folder_id}": {"get": {"parameters": [param("folder_id")], "responses": OK},
+                                     "delete": {"parameters": [param("folder_id")], "responses": OK}},
+            "/folders/{folder_id}/files": {"post": {"parameters": [param("folder_id")], "requestBody": TITLE_BODY,
+                                                    "responses": OK}},
+            "/folders/{folder_id}/files/{file_id}": {
+                "get": {"parameters": [param("folder_id"), param("file_id")], "responses": OK},
+                "delete": {"parameters": [param("folder_id"), param("file_id")], "responses": OK}},
+            # user-scoped notes (header_notes style)
+            "/users/{username}/notes": {"post": {"parameters": [param("username")], "requestBody": TITLE_BODY,
+                                                 "responses": OK}},
+            "/users/{username}/notes/{note_id}": {
+                "get": {"parameters": [param("username"), param("note_id")], "responses": OK},
+                "delete": {"parameters": [param("username"), param("note_id")], "responses": OK}},
+            # no producer at all
+            "/reports/{report_id}": {"get": {"parameters": [param("report_id")], "responses": OK}},
+        },
+    }
+
+
+def catalogue(doc: dict[str, Any] | None = None) -> Catalogue:
+    return build_catalogue(doc or spec(), "0" * 64, public_operations=[],
+                           user_path_params=["user_id", "userId", "username", "sub"])
+
+
+def profile(*, exclude: list[str] | None = None, recipes: dict[str, RecipeSettings] | None = None) -> Profile:
+    base = load_profile(PROJECT / "tests" / "targets" / "header_notes" / "profile.yaml")
+    return base.model_copy(update={
+        "checks": base.checks.model_copy(update={"exclude": exclude or []}),
+        "recipes": recipes or {},
+    })
+
+
+def make_user(n: int) -> TestUser:
+    return TestUser(key=f"user{n}", username=f"digasec-t-user{n}", password=f"Pw-{n}-{secrets.token_hex(8)}",
+                    email=f"digasec-t-user{n}@example.org", first_name="Jo", last_name="Doe",
+                    sub=str(uuid.uuid4()), canary=f"cnry{secrets.token_hex(6)}")
+
+
+class Tokens:
+    def token(self, user: TestUser, *, client: str | None = None) -> str:
+        return f"token-{user.key}"
+
+
+Answer = Callable[[httpx.Request], httpx.Response]
+
+
+class Target:
+    """A fake backend: records every request; `answer` decides the response (default: a new id in `{"id": n}`)."""
+
+    def __init__(self, answer: Answer | None = None) -> None:
+        self.calls: list[str] = []
+        self.answer = answer or (lambda request: httpx.Response(201, json={"id": len(self.calls)}))
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append(f"{request.method} {request.url.path}")
+        if request.method == "DELETE":
+            return httpx.Response(204)
+        return self.answer(request)
+
+
+def seeder(target: Target, *, users: int = 1, doc: dict[str, Any] | None = None, **profile_args: Any) -> Seeder:
+    client = TargetClient("http://127.0.0.1:9", timeout_s=5, redactor=Redactor(), retries=0,
+                          transport=httpx.MockTransport(target.handle))
+    return Seeder(catalogue(doc), client, Tokens(), [make_user(n) for n in range(1, users + 1)],  # type: ignore[arg-type]
+                  profile(**profile_args))
+
+
+# -- 1. producer inference: `/x` and `/x/` are one collection -------------------------------------------------
+def test_a_post_on_the_collection_with_a_trailing_slash_produces_the_items() -> None:
+    target = Target()
+    seed = seeder(target)
+    plan = seed.plans["/api/items/{id}"]
+    assert plan.producer is not None
+    assert plan.producer.label == "POST /api/items/"
+    assert seed.skip_reason("/api/items/{id}") is None
+    ledger = Ledger()
+    seed.seed(ledger, 1)
+    assert "/api/items/{id}" not in ledger.failures
+    assert "POST /api/items/" in target.calls  # the path the spec declares, not a redirect
+    assert [e.object_id for e in ledger.owned("/api/items/{id}", "user1")]
+
+
+def test_a_collection_without_slash_produces_items_declared_with_one_and_cleanup_uses_the_declared_path() -> None:
+    target = Target()
+    seed = seeder(target)
+    assert seed.plans["/tags/{tag_id}"].producer.label == "POST /tags"  # type: ignore[union-attr]
+    ledger = Ledger()
+    entry = seed.create("/tags/{tag_id}", seed.users["user1"], ledger)
+    assert seed.delete_all(ledger) == []
+    assert f"DELETE /tags/{entry.object_id}/" in target.calls
+    assert entry.deleted
+
+
+def test_without_any_post_on_the_collection_there_is_no_producer() -> None:
+    seed = seeder(Target())
+    assert seed.plans["/reports/{report_id}"].producer is None
+    reason = seed.skip_reason("/reports/{report_id}")
+    assert reason is not None
+    assert "no producer found for `{report_id}`" in reason
+    assert "add a recipe for `/reports/{report_id}`" in reason
+
+
+def test_catalogue_find_prefers_the_exact_path_and_falls_back_across_the_trailing_slash() -> None:
+    doc = spec()
+    doc["paths"]["/api/items"] = {"post": {"requestBody": TITLE_BODY, "responses": OK, "operationId": "exact"}}
+    cat = catalogue(doc)
+    assert cat.find("POST", "/api/items").operation_id == "exact"  # type: ignore[union-attr]
+    assert cat.find("POST", "/api/items/").operation_id is None  # type: ignore[union-attr]
+    assert cat.find("DELETE", "/tags/{tag_id}").path == "/tags/{tag_id}/"  # type: ignore[union-attr]
+    assert cat.find("POST", "/api/item") is None
+    assert cat.find("GET", "/tags") is None
+
+
+# -- 2. the new id, wherever the body keeps it ----------------------------------------------------------------
+NOTE = "/users/{username}/notes/{note_id}"
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ({"note_id": "n1", "id": "other"}, "n1"),  # the path parameter's name wins over `id`
+    ({"noteId": "n1"}, "n1"),
+    ({"status": "success", "data": {"note": {"id": "n1", "owner": {"id": "u9"}}}}, "n1"),
+    ({"data": {"id": "n1"}}, "n1"),
+    ({"result": {"uuid": "n1"}}, "n1"),
+    ({"item": {"id": "n1"}}, "n1"),
+    ({"note": {"id": "n1"}}, "n1"),
+    ({"notes": [{"id": "n1"}]}, "n1"),  # a list with one element
+    ([{"id": "n1"}], "n1"),
+    ({"data": {"owner_id": "u9", "user_id": "u9", "id": "n1"}}, "n1"),
+    ({"meta": {"id": "req-7"}, "data": {"id": "n1"}}, "n1"),  # the envelope before other containers
+    ({"id": 0}, "0"),  # an integer id, even 0
+    ({"jsonrpc": "2.0", "id": 1, "result": {"id": "n1"}}, "n1"),  # a wrapper's own id comes last
+    ({"id": "envelope", "data": {"note": {"id": "n1"}}}, "n1"),
+    ({"id": "n1", "content": {"id": "c1"}}, "n1"),  # an object with a nested part is no wrapper
+    ({"id": "n1", "data": {}}, "n1"),
+])
+def test_the_id_is_found_in_envelopes(body: Any, expected: str) -> None:
+    assert find_id(body, NOTE, "note_id", user_names=["username", "user_id"]) == expected
+
+
+@pytest.mark.parametrize("body", [
+    {"owner": {"id": "u9"}},  # only a user object's id
+    {"owner_id": "u9", "userId": "u9", "createdBy": "u9"},  # only ids of users
+    {"data": {"user": {"id": "u9"}}},
+    [{"id": "n1"}, {"id": "n2"}],  # a list of several: which one is new?
+    {"a": {"b": {"c": {"d": {"id": "deep"}}}}},  # deeper than 3
+    {"id": True}, {"id": None}, {"id": ""}, {"id": {"value": "x"}}, {"id": "two words"},
+    "n1", None,
+])
+def test_no_id_is_taken_from_users_lists_of_many_or_deep_nesting(body: Any) -> None:
+    assert find_id(body, NOTE, "note_id", user_names=["username", "user_id"]) is None
+
+
+def test_an_id_at_depth_three_is_found() -> None:
+    assert find_id({"a": {"b": {"c": {"id": "n1"}}}}, NOTE, "note_id") == "n1"
+
+
+def test_the_singular_id_comes_before_a_generic_id() -> None:
+    body = {"data": {"id": "row-1", "note_id": "n1"}}
+    assert find_id(body, "/notes/{nid}", "nid") == "n1"
+    assert find_id({"entryId": "e1", "id": "x"}, "/v1/entries/{eid}", "eid") == "e1"
+    assert find_id({"id": "x", "note_id": "n1"}, "/notes/{nid}", "nid") == "n1"
+
+
+def test_a_user_named_parameter_takes_the_user_field() -> None:
+    # the path parameter is `owner_id`: then that field is the one wanted
+    assert find_id({"owner_id": "o1", "id": "x"}, "/owners/{owner_id}", "owner_id") == "o1"
+    assert find_id({"patient": {"id": "p1"}}, "/patients/{pid}", "pid") == "p1"  # the resource's own name
+
+
+@pytest.mark.parametrize(("word", "one"), [("notes", "note"), ("entries", "entry"), ("addresses", "address"),
+                                          ("journal", "journal"), ("status", "status"), ("boxes", "box")])
+def test_singular(word: str, one: str) -> None:
+    assert singular(word) == one
+
+
+def test_the_recipes_id_field_wins_over_location_and_body() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(201, json={"id": "wrong", "data": {"ref": "right"}}, headers={"Location": "/x/loc"})
+
+    seed = seeder(Target(answer), recipes={"/api/items/{id}": RecipeSettings(create="POST /api/items",
+                                                                               id_field="data.ref")})
+    assert seed.plans["/api/items/{id}"].producer.label == "POST /api/items/"  # type: ignore[union-attr]
+    entry = seed.create("/api/items/{id}", seed.users["user1"], Ledger())
+    assert entry.object_id == "right"
+
+
+def test_a_recipes_id_field_missing_from_the_body_says_so() -> None:
+    seed = seeder(Target(lambda r: httpx.Response(201, json={"id": "x"})),
+                  recipes={"/api/items/{id}": RecipeSettings(create="POST /api/items/", id_field="data.ref")})
+    with pytest.raises(SeedError, match=r"no field `data.ref` \(the recipe's id_field\)"):
+        seed.create("/api/items/{id}", seed.users["user1"], Ledger())
+
+
+def test_location_comes_before_the_body() -> None:
+    seed = seeder(Target(lambda r: httpx.Response(201, json={"id": "body"},
+                                                  headers={"Location": "/api/items/42/?x=1"})))
+    assert seed.create("/api/items/{id}", seed.users["user1"], Ledger()).object_id == "42"
+
+
+def test_an_enveloped_note_is_seeded_with_its_id() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"status": "success", "data": {"note": {"id": "n-1", "owner_id": "u"}}})
+
+    target = Target(answer)
+    seed = seeder(target)
+    user = seed.users["user1"]
+    entry = seed.create(NOTE, user, Ledger())
+    assert entry.object_id == "n-1"
+    assert entry.path == f"/users/{user.username}/notes/n-1"
+
+
+def test_a_success_without_any_id_asks_for_id_field() -> None:
+    seed = seeder(Target(lambda r: httpx.Response(201, json={"status": "success", "data": {"owner_id": "u"}})))
+    with pytest.raises(SeedError, match=r"no id for `\{note_id\}` was found.*add a recipe with `id_field`") as err:
+        seed.create(NOTE, seed.users["user1"], Ledger())
+    assert not err.value.target_fault
+
+
+# -- 3. why a creation failed ---------------------------------------------------------------------------------
+def test_a_5xx_is_reported_as_the_targets_failure_not_as_a_missing_recipe() -> None:
+    target = Target(lambda r: httpx.Response(500, json={"detail": "database is down"}))
+    seed = seeder(target, users=2)
+    ledger = Ledger()
+    seed.seed(ledger, 1)
+    reason = ledger.failures["/api/items/{id}"]
+    assert reason.startswith("the producer `POST /api/items/` answered HTTP 500")
+    assert "database is down" in reason
+    assert "recipe" not in reason
+    assert "/api/items/{id}" in ledger.faults
+    assert target.calls.count("POST /api/items/") == 1  # no second body, no second user after a 5xx
+    assert Ledger.from_dict(json.loads(json.dumps(ledger.to_dict()))).faults == ledger.faults
+
+
+def test_no_answer_at_all_is_reported_as_a_transport_failure() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    seed = seeder(Target(answer))
+    with pytest.raises(SeedError, match=r"gave no answer .*ConnectError.*the target failed") as err:
+        seed.create("/api/items/{id}", seed.users["user1"], Ledger())
+    assert err.value.target_fault
+    assert "recipe" not in str(err.value)
+
+
+def test_a_2xx_with_a_failure_body_is_a_failure_with_its_message() -> None:
+    target = Target(lambda r: httpx.Response(200, json={"status": "fail", "message": "title must not be empty"}))
+    seed = seeder(target)
+    ledger = Ledger()
+    seed.seed(ledger, 1)
+    reason = ledger.failures[NOTE]
+    assert "HTTP 200 with a failure in the body" in reason
+    assert '"title must not be empty"' in reason
+    assert "add a recipe" in reason
+    assert NOTE not in ledger.faults
+    assert ledger.owned(NOTE, "user1") == []
+    # the leaner body was tried before giving up, as for a 4xx
+    assert sum(call.startswith("POST /users/") for call in target.calls) == 2
+
+
+@pytest.mark.parametrize("body", [{"success": False, "error": "nope"}, {"ok": False}, {"status": "error"}])
+def test_other_failure_bodies(body: dict[str, Any]) -> None:
+    seed = seeder(Target(lambda r: httpx.Response(200, json=body)))
+    with pytest.raises(SeedError, match="failure in the body"):
+        seed.create("/api/items/{id}", seed.users["user1"], Ledger())
+
+
+def test_a_status_that_is_not_a_failure_word_is_a_success() -> None:
+    seed = seeder(Target(lambda r: httpx.Response(200, json={"status": "active", "id": 5})))
+    assert seed.create("/api/items/{id}", seed.users["user1"], Ledger()).object_id == "5"
+
+
+def test_a_4xx_keeps_the_recipe_advice_and_names_the_message() -> None:
+    seed = seeder(Target(lambda r: httpx.Response(422, json={"detail": [{"msg": "field required"}]})))
+    with pytest.raises(SeedError, match=r"HTTP 422: \"field required\".*add a recipe") as err:
+        seed.create("/api/items/{id}", seed.users["user1"], Ledger())
+    assert not err.value.target_fault
+
+
+# -- 4. excluded operations are never called ------------------------------------------------------------------
+def test_an_excluded_producer_is_never_called_and_its_objects_skip_with_that_reason() -> None:
+    target = Target()
+    seed = seeder(target, users=2, exclude=["POST /api/items"])  # the rule without the spec's trailing slash
+    ledger = Ledger()
+    seed.seed(ledger, 2)
+    assert not any(call.startswith("POST /api/items") for call in target.calls)
+    reason = ledger.failures["/api/items/{id}"]
+    assert "`POST /api/items/`, is excluded by the profile (checks.exclude: 'POST /api/items')" in reason
+    assert seed.skip_reason("/api/items/{id}") == reason
+    with pytest.raises(SeedError, match="excluded by the profile"):  # fresh objects for a check: the same
+        seed.create("/api/items/{id}", seed.users["user1"], ledger)
+    assert not any(call.startswith("POST /api/items") for call in target.calls)
+    # other resources are seeded as before
+    assert len(ledger.owned("/tags/{tag_id}", "user1")) == 2
+
+
+def test_an_excluded_parent_producer_stops_the_nested_resource_too() -> None:
+    target = Target()
+    seed = seeder(target, exclude=["POST /folders"])
+    ledger = Ledger()
+    seed.seed(ledger, 1)
+    assert not any(call.startswith("POST /folders") for call in target.calls)
+    assert "excluded by the profile" in ledger.failures["/folders/{folder_id}/files/{file_id}"]
+
+
+def test_an_excluded_delete_is_not_called_at_cleanup_and_the_object_is_listed() -> None:
+    target = Target()
+    seed = seeder(target, exclude=["DELETE /api/items/{id}", "cross_user_delete:DELETE /tags/{tag_id}/",
+                                   "cross_user_read"])
+    ledger = Ledger()
+    item = seed.create("/api/items/{id}", seed.users["user1"], ledger)
+    tag = seed.create("/tags/{tag_id}", seed.users["user1"], ledger)
+    problems = seed.delete_all(ledger)
+    assert f"DELETE /api/items/{item.object_id}" not in target.calls
+    assert not item.deleted
+    assert problems == [f"/api/items/{item.object_id} (owner user1): `DELETE /api/items/{{id}}` is excluded by "
+                        "the profile (checks.exclude: 'DELETE /api/items/{id}'); remove it by hand"]
+    # a rule scoped to one check, or a bare check id, excludes test items, not the clean-up
+    assert f"DELETE /tags/{tag.object_id}/" in target.calls
+    assert tag.deleted
+
+
+def test_without_exclusions_every_producer_and_deleter_is_used() -> None:
+    target = Target()
+    seed = seeder(target)
+    ledger = Ledger()
+    seed.seed(ledger, 1)
+    assert "/api/items/{id}" not in ledger.failures
+    assert NOTE not in ledger.failures
+    assert seed.delete_all(ledger) == []
+    assert all(entry.deleted for entry in ledger.entries)
+    assert set(ledger.failures) == {"/reports/{report_id}"}
+
