@@ -168,9 +168,9 @@ def test_the_random_admin_password_reaches_no_output(compose_scan: ComposeScan) 
 # -- a project with a network of its own ---------------------------------------------------------------------------
 def test_own_network_ports_on_loopback_labels_everywhere_and_teardown(compose_engine: Any, tmp_path: Path) -> None:
     before = engine_state(compose_engine)
-    run_dir = tmp_path / "digasec-c0ffee000001-x"  # the harness's work directory names the run id
+    run_dir = tmp_path / "work"
     run_dir.mkdir()
-    launcher = ComposeLauncher(load_profile(bridge_profile(tmp_path)), run_dir)
+    launcher = ComposeLauncher(load_profile(bridge_profile(tmp_path)), run_dir, "c0ffee000001")  # Harness.boot's run id
     try:
         env = launcher.boot()
         assert httpx.get(f"{env.base_url}/health", trust_env=False).status_code == 200
