@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 
 from fixtures.catalogue import Operation, account_removal, build_catalogue
@@ -188,3 +189,86 @@ def test_a_removal_sent_as_a_test_user_is_refused_as_a_harness_bug() -> None:
     with pytest.raises(CheckError, match="actor_for"):
         ctx._guard_account(op("DELETE", "/account"), ctx.users[0])
     ctx._guard_account(op("DELETE", "/items/{id}"), ctx.users[0])  # objects: fine
+
+
+# -- cross-user deletion of an account: throwaway victim and attacker, proved by the victim's login ---------------
+class AccountBackend:
+    """A fake backend with accounts by username; `DELETE /users/{name}` removes the named account when `vulnerable`
+    (or when it is the caller's own)."""
+
+    def __init__(self, *, vulnerable: bool, answer: tuple[int, dict[str, object]] = (403, {"detail": "no"})) -> None:
+        self.vulnerable = vulnerable
+        self.answer = answer
+        self.accounts: set[str] = set()
+        self.sent_as: list[str] = []
+
+
+def account_ctx(backend: AccountBackend) -> Any:
+    from fixtures.compare import failure_in_body
+
+    test_users = [user("user1"), user("user2")]
+    made = iter(range(1, 100))
+
+    def actor_for(operation: Operation, who: TestUser) -> TestUser:
+        account = user(f"own{next(made)}")
+        backend.accounts.add(account.username)
+        return account
+
+    def send(request: Any, *, bearer: str | None = None, **_: Any) -> httpx.Response:
+        caller = bearer or ""
+        backend.sent_as.append(caller)
+        named = request.path.rsplit("/", 1)[-1]
+        if named == caller or backend.vulnerable:
+            backend.accounts.discard(named)
+            return httpx.Response(204)
+        status, body = backend.answer
+        return httpx.Response(status, json=body)
+
+    def refused_in_body(response: httpx.Response) -> str | None:
+        return failure_in_body(response.text, "application/json") if response.is_success else None
+
+    ns = SimpleNamespace(users=test_users, note="")
+    ns.actor_for = actor_for
+    ns.baseline = lambda operation, who: (None, send(SimpleNamespace(path=f"/users/{who.username}"),
+                                                     bearer=who.username))
+    ns.can_log_in = lambda who: who.username in backend.accounts
+    ns.path_for = lambda operation, who, entry: f"/users/{who.username}"
+    ns.request_at = lambda operation, who, path: SimpleNamespace(path=path)
+    ns.token = lambda who: who.username
+    ns.send = send
+    ns.refused_in_body = refused_in_body
+    ns.succeeded = lambda response: response.is_success and refused_in_body(response) is None
+    return ns
+
+
+def test_deleting_another_users_account_is_a_finding_between_throwaway_accounts_only() -> None:
+    from fixtures.checks import Failure
+    from suites.test_cross_user import _attack_account
+
+    backend = AccountBackend(vulnerable=True)
+    ctx = account_ctx(backend)
+    with pytest.raises(Failure, match="can no longer log in") as failure:
+        _attack_account(ctx, op("DELETE", "/users/{username}"), ctx.users[1], ctx.users[0])
+    assert failure.value.title == "User B can delete user A's account"
+    assert not {u.username for u in ctx.users} & set(backend.sent_as)  # never sent as a test user
+
+
+@pytest.mark.parametrize("answer", [(403, {"detail": "no"}), (200, {"status": "fail", "message": "not allowed"})])
+def test_a_refused_account_deletion_is_a_pass_that_says_the_victim_can_still_log_in(
+    answer: tuple[int, dict[str, object]]
+) -> None:
+    from suites.test_cross_user import _attack_account
+
+    ctx = account_ctx(AccountBackend(vulnerable=False, answer=answer))
+    _attack_account(ctx, op("DELETE", "/users/{username}"), ctx.users[1], ctx.users[0])
+    assert "can still log in" in ctx.note
+
+
+def test_a_claimed_success_without_effect_is_a_lesser_finding() -> None:
+    from fixtures.checks import Failure
+    from suites.test_cross_user import _attack_account
+
+    ctx = account_ctx(AccountBackend(vulnerable=False, answer=(200, {"status": "success", "data": {}})))
+    with pytest.raises(Failure, match="still log in") as failure:
+        _attack_account(ctx, op("DELETE", "/users/{username}"), ctx.users[1], ctx.users[0])
+    assert failure.value.title == "API claims success for deleting another user's account"
