@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fixtures import tokens
+from fixtures import compare, tokens
 from fixtures.checks import CheckError, Failure, Severity, check, needs_authentication
 from fixtures.identity.base import OTHER_AUDIENCE, SHORT_LIVED
 
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
     from fixtures.catalogue import Operation
     from fixtures.context import CheckContext
+    from fixtures.http import Request
+    from fixtures.identity import TestUser
 
 TOKEN_VARIANTS = {
     # variant: (title, severity, what the token is)
@@ -58,15 +60,18 @@ TOKEN_VARIANTS = {
     precondition=needs_authentication,
 )
 def test_unauthenticated_access(operation: Operation, ctx: CheckContext) -> None:
-    owner = ctx.users[0]
+    owner = ctx.actor_for(operation, ctx.users[0])  # a throwaway account where the call removes one
     request, baseline = ctx.baseline(operation, owner)
-    attack = request if operation.read_only else ctx.request_for(operation, owner)
-    response = ctx.send(attack, bearer=None, op=operation, creator=owner)
+    target = owner if operation.read_only else ctx.actor_for(operation, owner)
+    attack = request if operation.read_only else ctx.request_for(operation, target)
+    response = ctx.send(attack, bearer=None, op=operation, creator=target)
     _judge(
+        ctx,
         response,
         operation,
         baseline,
-        attack.path,
+        attack,
+        owner,
         "without any credentials",
         "Operation answers without credentials",
         Severity.HIGH,
@@ -81,34 +86,66 @@ def test_unauthenticated_access(operation: Operation, ctx: CheckContext) -> None
     variants=tuple(TOKEN_VARIANTS),
 )
 def test_invalid_token(operation: Operation, variant: str, ctx: CheckContext) -> None:
-    owner = ctx.users[0]
     title, severity, description = TOKEN_VARIANTS[variant]
-    forged = _forge(variant, ctx)
-    ctx.harness.redactor.add_secret(forged, f"forged-token:{variant}")
+    if operation.removes_account and variant != "expired":
+        _forge(variant, ctx, ctx.users[0])  # a variant that does not apply skips before throwaway accounts are made
+    owner = ctx.actor_for(operation, ctx.users[0])  # a throwaway account where the call removes one
     request, baseline = ctx.baseline(operation, owner)
-    attack = request if operation.read_only else ctx.request_for(operation, owner)
-    response = ctx.send(attack, bearer=forged, op=operation, creator=owner)
-    _judge(response, operation, baseline, attack.path, f"with {description}", title, severity)
+    # the forged token carries the claims of the account the attack is aimed at: a living one, never a test user's
+    # where the call removes an account (the baseline has removed `owner`'s already)
+    target = owner if operation.read_only else ctx.actor_for(operation, owner)
+    forged = _forge(variant, ctx, target)
+    ctx.harness.redactor.add_secret(forged, f"forged-token:{variant}")
+    attack = request if operation.read_only else ctx.request_for(operation, target)
+    response = ctx.send(attack, bearer=forged, op=operation, creator=target)
+    _judge(ctx, response, operation, baseline, attack, owner, f"with {description}", title, severity)
 
 
 def _judge(
+    ctx: CheckContext,
     response: httpx.Response,
     op: Operation,
     baseline: httpx.Response,
-    concrete_path: str,
+    attack: Request,
+    owner: TestUser,
     how: str,
     title: str,
     severity: Severity,
 ) -> None:
+    """A 2xx is a finding, unless its body says "refused" (JSend `status: fail`, ...) and carries none of the
+    owner's data (its canary, or distinctive values of the owner's own answer)."""
+    concrete_path = attack.path
     if response.status_code >= 500:
         raise CheckError(f"`{op.method} {concrete_path}` {how} answered {response.status_code}: no verdict possible")
-    if response.is_success:
+    if not response.is_success:
+        return
+    refusal = ctx.refused_in_body(response)
+    status = f"`{response.status_code} {response.reason_phrase}`"
+    if refusal is None:
         raise Failure(
             title,
-            f"Expected 401, got `{response.status_code} {response.reason_phrase}` for `{op.label}` {how} "
+            f"Expected 401, got {status} for `{op.label}` {how} "
             f"(the owner's valid request answered {baseline.status_code})",
             severity=severity,
         )
+    leak = compare.owner_data_in(
+        f"{_headers_text(response)}\n\n{response.text}",
+        canaries=[owner.canary],
+        owner_body=baseline.text,
+        owner_content_type=baseline.headers.get("content-type", ""),
+        asked=f"{attack.path} {attack.params} {attack.json}",
+    )
+    if leak is not None:
+        raise Failure(
+            title,
+            f"Got {status} for `{op.label}` {how}; the body says it refused ({refusal}), but it carries {leak}",
+            severity=severity,
+        )
+    ctx.note = f"answered {status} {how}, but its body says the request was refused: {refusal}"
+
+
+def _headers_text(response: httpx.Response) -> str:
+    return "\n".join(f"{name}: {value}" for name, value in response.headers.items())
 
 
 # Variants that need a genuine token from Keycloak: without a Keycloak in the run they skip before anything is
@@ -124,8 +161,9 @@ NOT_A_JWT = "the credential is not a JWT: forged-JWT variants do not apply"
 NOT_A_JWS = "the credential is an encrypted JWT (JWE): its claims cannot be read, forged-JWT variants do not apply"
 
 
-def _forge(variant: str, ctx: CheckContext) -> str:
-    owner = ctx.users[0]
+def _forge(variant: str, ctx: CheckContext, owner: TestUser | None = None) -> str:
+    """A token of `variant` for `owner` (the account the attack is aimed at; default the first test user)."""
+    owner = owner or ctx.users[0]
     if variant == "garbage":
         return tokens.garbage_token()
     if variant in NEEDS_KEYCLOAK and not ctx.harness.env.keycloak_url:
@@ -136,7 +174,7 @@ def _forge(variant: str, ctx: CheckContext) -> str:
         if not identity.can(SHORT_LIVED):
             pytest.skip(f"the identity source {identity.provider!r} cannot mint a genuine expired token: that needs "
                         "Keycloak admin rights (identity.provider keycloak_admin) for a short-lived harness client")
-        return _expired_token(ctx)
+        return _expired_token(ctx, owner)
     if variant == "wrong_audience":
         if not identity.can(OTHER_AUDIENCE):
             pytest.skip(f"the identity source {identity.provider!r} has no client without the backend's audience: "
@@ -172,9 +210,8 @@ _expired_lock = threading.Lock()
 _expired: dict[str, str] = {}
 
 
-def _expired_token(ctx: CheckContext) -> str:
+def _expired_token(ctx: CheckContext, owner: TestUser) -> str:
     """A genuine token from the harness's short-lived client, used only once it is past exp plus leeway."""
-    owner = ctx.users[0]
     with _expired_lock:
         if owner.username not in _expired:
             _expired[owner.username], _ = ctx.harness.tokens.fetch(owner, ctx.harness.identity.clients.short_lived)

@@ -214,8 +214,10 @@ def names_ids(op: Operation) -> bool:
 
 
 def deletes_objects_not_accounts(op: Operation) -> str | None:
+    """Deleting another user's account is attempted only on accounts of the check's own (CheckContext.actor_for):
+    operations the catalogue recognises as removing an account. Other user-scoped deletions are not attempted."""
     reason = needs_authentication(op)
-    if reason is None and not op.object_params:
+    if reason is None and not op.object_params and not op.removes_account:
         return (
             f"`{op.label}` deletes a user ({', '.join(f'`{{{name}}}`' for name in op.user_params)}), not an object: "
             "deleting another test user's account would break the run's other checks, so it is not attempted"
@@ -239,7 +241,7 @@ def test_cross_user_listing(operation: Operation, ctx: CheckContext) -> None:
         response = ctx.send(request, bearer=ctx.token(user))
         _no_server_error(response, operation, request.path, f"as {user.key}")
         statuses.append(f"{user.key}: {response.status_code}")
-        answered = answered or response.is_success
+        answered = answered or ctx.succeeded(response)
         text = _full_text(response)
         found = foreign_canaries(text, canaries, user.key)
         if found:
@@ -273,7 +275,10 @@ def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) 
     _no_server_error(response, operation, request.path, f"as {attacker.key}")
     if not response.is_success:
         return
+    refusal = ctx.refused_in_body(response)
     proof = _read_proof(ctx, operation, attack, baseline, response, attacker, victim)
+    if proof and refusal:
+        proof = f"{proof}, although its body says the request was refused ({refusal})"
     if proof:
         raise Failure(
             "User B can read user A's object",
@@ -281,6 +286,10 @@ def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) 
             f"`{response.status_code} {response.reason_phrase}` {proof}",
             severity=Severity.HIGH,
         )
+    if refusal:
+        ctx.note = (f"{attacker.key} got {response.status_code} for {victim.key}'s `{request.path}`, but its body says "
+                    f"the request was refused ({refusal}) and it shows nothing of {victim.key}'s")
+        return
     ctx.note = (f"{attacker.key} got {response.status_code} for {victim.key}'s `{request.path}`, but the answer shows "
                 f"nothing of {victim.key}'s: no canary, no identifier, not {victim.key}'s own answer")
 
@@ -295,6 +304,9 @@ def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) 
 )
 def test_cross_user_write(operation: Operation, variant: str, ctx: CheckContext) -> None:
     attacker, victim = _pair(ctx, variant)
+    if operation.removes_account:  # e.g. POST /users/{user_id}/deactivate: accounts of the check's own
+        _attack_account(ctx, operation, attacker, victim)
+        return
     reader = _state_reader(ctx, operation, "change")
     mark = ctx.created_mark()
     baseline: Request | None = None
@@ -302,10 +314,10 @@ def test_cross_user_write(operation: Operation, variant: str, ctx: CheckContext)
         baseline, _ = ctx.baseline(operation, victim)
         path = baseline.path
         before = [_owner_read(ctx, reader, victim, path) for _ in range(2)]
-        _require_readable(before, reader, victim, path, "after their own write")
+        _require_readable(ctx, before, reader, victim, path, "after their own write")
         attacks = _attack_write(ctx, operation, attacker, path)
         after = _owner_read(ctx, reader, victim, path)
-        _judge_write(operation, attacker, victim, path, before, attacks, after)
+        _judge_write(ctx, operation, attacker, victim, path, before, attacks, after)
     finally:
         if baseline is not None and not operation.object_params:
             _restore(ctx, baseline, victim, attacker)  # a user-scoped resource: put the owner's own state back
@@ -322,6 +334,9 @@ def test_cross_user_write(operation: Operation, variant: str, ctx: CheckContext)
 )
 def test_cross_user_delete(operation: Operation, variant: str, ctx: CheckContext) -> None:
     attacker, victim = _pair(ctx, variant)
+    if operation.removes_account:  # e.g. DELETE /users/{user_id}: accounts of the check's own
+        _attack_account(ctx, operation, attacker, victim)
+        return
     reader = _state_reader(ctx, operation, "delete")
     mark = ctx.created_mark()
     try:
@@ -329,22 +344,25 @@ def test_cross_user_delete(operation: Operation, variant: str, ctx: CheckContext
         entry = ctx.object_for(operation, victim, fresh=True)
         path = ctx.path_for(operation, victim, entry)
         before = _owner_read(ctx, reader, victim, path)
-        _require_readable([before], reader, victim, path, "before the attack")
+        _require_readable(ctx, [before], reader, victim, path, "before the attack")
         response = ctx.send(ctx.request_at(operation, attacker, path), bearer=ctx.token(attacker))
         after = _owner_read(ctx, reader, victim, path)
         who = f"{attacker.key} sent `DELETE {path}` ({victim.key}'s object) and got `{response.status_code}`"
-        if after.status_code in GONE:
+        after_refusal = ctx.refused_in_body(after)
+        if after.status_code in GONE or after_refusal:
+            answered = f"{after.status_code}" + (f", refused in the body: {after_refusal}" if after_refusal else "")
             raise Failure(
                 "User B can delete user A's object",
                 f"`{operation.label}`: {who}; {victim.key}'s re-read `{reader.method} {path}` then answered "
-                f"{after.status_code} (before: {before.status_code}): the object is gone",
+                f"{answered} (before: {before.status_code}, a success): the object is gone",
                 severity=Severity.HIGH,
             )
         if not after.is_success:
             raise CheckError(f"{victim.key}'s re-read of `{path}` answered {after.status_code} after {who}: "
                              "cannot tell whether the object still exists")
         _no_server_error(response, operation, path, f"as {attacker.key}")
-        if response.is_success:
+        _leak_in_refusal(ctx, operation, response, before, attacker, victim, path)
+        if ctx.succeeded(response):
             raise Failure(
                 "API claims success for deleting another user's object",
                 f"`{operation.label}`: {who}, a success, but {victim.key}'s re-read still finds the object "
@@ -389,7 +407,7 @@ def test_existence_oracle(operation: Operation, ctx: CheckContext) -> None:
         return response
 
     first = ask(foreign)
-    if first.is_success:
+    if ctx.succeeded(first):  # a 2xx that says "refused" in its body is compared like any other refusal
         pytest.skip(f"{attacker.key} can read {victim.key}'s object (see cross_user_read); existence is not the "
                     "question")
     unknown_first = ask(cases["non-existent id"])
@@ -545,13 +563,60 @@ def _owner_read(ctx: CheckContext, reader: Operation, owner: TestUser, path: str
     return response
 
 
-def _require_readable(reads: list[httpx.Response], reader: Operation, owner: TestUser, path: str, when: str) -> None:
-    failed = [read.status_code for read in reads if not read.is_success]
-    if failed:
-        pytest.skip(
-            f"baseline failed: {owner.key}'s own `{reader.method} {path}` {when} answered {failed[0]}; without the "
-            "owner's read there is no state proof"
-        )
+def _require_readable(ctx: CheckContext, reads: list[httpx.Response], reader: Operation, owner: TestUser, path: str,
+                      when: str) -> None:
+    for read in reads:
+        refusal = ctx.refused_in_body(read)
+        if not read.is_success or refusal:
+            answered = f"{read.status_code}" + (f", refused in the body: {refusal}" if refusal else "")
+            pytest.skip(
+                f"baseline failed: {owner.key}'s own `{reader.method} {path}` {when} answered {answered}; without "
+                "the owner's read there is no state proof"
+            )
+
+
+def _leak_in_refusal(ctx: CheckContext, op: Operation, response: httpx.Response, owners_read: httpx.Response,
+                     attacker: TestUser, victim: TestUser, path: str) -> None:
+    """A 2xx that says "refused" in its body is a refusal, unless it carries the victim's data (its canary, or
+    distinctive values of the victim's own read of the object): then it is a leak whatever its status field says."""
+    refusal = ctx.refused_in_body(response)
+    if refusal is None:
+        return
+    leak = compare.owner_data_in(_full_text(response), canaries=[victim.canary], owner_body=owners_read.text,
+                                 owner_content_type=owners_read.headers.get("content-type", ""), asked=path)
+    if leak is not None:
+        raise Failure("Response to user B contains user A's data",
+                      f"`{op.label}`: {attacker.key} sent `{op.method} {path}` ({victim.key}'s object) and got "
+                      f"`{response.status_code}`; the body says it refused ({refusal}), but it carries {victim.key}'s "
+                      f"data: {leak}", severity=Severity.HIGH)
+    ctx.note = (f"{attacker.key}'s `{op.method} {path}` answered {response.status_code}, but its body says the request "
+                f"was refused: {refusal}")
+
+
+def _attack_account(ctx: CheckContext, op: Operation, attacker_user: TestUser, victim_user: TestUser) -> None:
+    """B removes A's account (`DELETE /users/{user_id}`, `POST /users/{user_id}/deactivate`): A and B are throwaway
+    accounts of the check's own, never test users. The owner's baseline removes an account of its own first; the
+    state proof is whether A can still log in afterwards."""
+    owner = ctx.actor_for(op, victim_user)
+    ctx.baseline(op, owner)  # the owner can remove its own account (this throwaway account is gone now)
+    victim = ctx.actor_for(op, victim_user)
+    attacker = ctx.actor_for(op, attacker_user)
+    if not ctx.can_log_in(victim):
+        raise CheckError(f"the throwaway account {victim.username} cannot log in right after its creation")
+    path = ctx.path_for(op, victim, None)
+    response = ctx.send(ctx.request_at(op, attacker, path), bearer=ctx.token(attacker))
+    _no_server_error(response, op, path, f"as {attacker.key} ({attacker_user.key}'s stand-in)")
+    who = (f"{attacker.key} (a throwaway account standing in for {attacker_user.key}) sent `{op.method} {path}` for "
+           f"the account of {victim.key} (standing in for {victim_user.key}) and got `{response.status_code}`")
+    if not ctx.can_log_in(victim):
+        raise Failure("User B can delete user A's account",
+                      f"`{op.label}`: {who}; {victim.key} can no longer log in: the account is gone or disabled",
+                      severity=Severity.HIGH)
+    if ctx.succeeded(response):
+        raise Failure("API claims success for deleting another user's account",
+                      f"`{op.label}`: {who}, a success, but {victim.key} can still log in", severity=Severity.MEDIUM)
+    refusal = ctx.refused_in_body(response)
+    ctx.note = f"{who}; {victim.key} can still log in" + (f" (refused in the body: {refusal})" if refusal else "")
 
 
 def _attack_write(ctx: CheckContext, op: Operation, attacker: TestUser, path: str) -> list[httpx.Response]:
@@ -566,14 +631,16 @@ def _attack_write(ctx: CheckContext, op: Operation, attacker: TestUser, path: st
     return responses
 
 
-def _judge_write(op: Operation, attacker: TestUser, victim: TestUser, path: str, before: list[httpx.Response],
-                 attacks: list[httpx.Response], after: httpx.Response) -> None:
+def _judge_write(ctx: CheckContext, op: Operation, attacker: TestUser, victim: TestUser, path: str,
+                 before: list[httpx.Response], attacks: list[httpx.Response], after: httpx.Response) -> None:
     statuses = ", then ".join(f"`{response.status_code}`" for response in attacks)
     who = f"{attacker.key} sent `{op.method} {path}` ({victim.key}'s object) with its own data and got {statuses}"
-    if after.status_code in GONE:
+    after_refusal = ctx.refused_in_body(after)
+    if after.status_code in GONE or after_refusal:
+        answered = f"{after.status_code}" + (f", refused in the body: {after_refusal}" if after_refusal else "")
         raise Failure("User B can change user A's object",
-                      f"`{op.label}`: {who}; {victim.key}'s re-read then answered {after.status_code}: the object is "
-                      "gone", severity=Severity.HIGH)
+                      f"`{op.label}`: {who}; {victim.key}'s re-read then answered {answered} (before: a success): "
+                      "the object is gone", severity=Severity.HIGH)
     if not after.is_success:
         raise CheckError(f"{victim.key}'s re-read of `{path}` answered {after.status_code} after {who}: cannot tell "
                          "whether the object changed")
@@ -590,7 +657,9 @@ def _judge_write(op: Operation, attacker: TestUser, victim: TestUser, path: str,
                       severity=Severity.HIGH)
     for response in attacks:
         _no_server_error(response, op, path, f"as {attacker.key}")
-    if any(response.is_success for response in attacks):
+    for response in attacks:
+        _leak_in_refusal(ctx, op, response, before[-1], attacker, victim, path)
+    if any(ctx.succeeded(response) for response in attacks):
         raise Failure("API claims success for a change to another user's object",
                       f"`{op.label}`: {who}, a success, but {victim.key}'s re-read shows the object unchanged",
                       severity=Severity.MEDIUM)
@@ -601,7 +670,7 @@ def _restore(ctx: CheckContext, request: Request, owner: TestUser, attacker: Tes
     was). Where the attack set the owner's password to the attacker's, a request that names the current password
     needs the attacker's: tried once more with it."""
     response = ctx.send_quietly(request, owner)
-    if response is not None and response.is_success:
+    if response is not None and ctx.succeeded(response):
         return
     body = with_current_password(request.json, attacker.password, own_account(owner, ctx.harness.profile))
     if body is not None:
@@ -618,7 +687,9 @@ def _deleted_id(ctx: CheckContext, resource: str, owner: TestUser) -> tuple[str 
     except SeedError as exc:
         return None, str(exc)
     response = ctx.send(ctx.request_at(deleter, owner, entry.path), bearer=ctx.token(owner))
-    if not response.is_success:
-        return None, f"{owner.key}'s own `DELETE {entry.path}` answered {response.status_code}"
+    if not ctx.succeeded(response):
+        refusal = ctx.refused_in_body(response)
+        return None, (f"{owner.key}'s own `DELETE {entry.path}` answered {response.status_code}"
+                      + (f", refused in the body: {refusal}" if refusal else ""))
     entry.deleted = True
     return entry.object_id, ""
