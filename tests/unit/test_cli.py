@@ -29,3 +29,16 @@ def test_a_new_directory_is_acceptable() -> None:
     from fixtures.cli import _unusable_output
 
     assert _unusable_output(Path("/tmp/digasec-does-not-exist/out")) is None
+
+
+def test_an_ignored_sigint_is_taken_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A background job of a shell inherits SIGINT as ignored; the CLI must still clean up on Ctrl-C."""
+    import signal
+
+    monkeypatch.setattr(pytest, "main", lambda args: 0)
+    original = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        main(["selftest", "tests/unit/test_cli.py"])
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, original)
