@@ -158,7 +158,7 @@ def path_values(template: str, path: str) -> list[str]:
 
 
 def id_param_of(resource: str) -> str:
-    """The parameter an item path ends in: /v1/notes/{note_id} -> note_id."""
+    """The parameter an item path ends in: /orders/{order_id} -> order_id."""
     return resource.rpartition("/")[2].strip("{}")
 
 
