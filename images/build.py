@@ -272,7 +272,7 @@ def build_base(client: Any, *, mirror: AptSource | None, force: bool) -> Outcome
 
 def build_keycloak(client: Any, *, version: str, base_inputs: str, java_home: Path | None, force: bool) -> Outcome:
     # The process launcher's build options: one source of truth for both launchers.
-    from fixtures.launchers.keycloak import _BUILD_OPTIONS, KeycloakDistribution, find_java
+    from fixtures.target.launchers.keycloak import _BUILD_OPTIONS, KeycloakDistribution, find_java
 
     started = time.monotonic()
     tag = keycloak_tag(version)
@@ -413,7 +413,7 @@ def engine() -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fixtures.profile import KeycloakSettings
+    from fixtures.target.profile import KeycloakSettings
 
     parser = argparse.ArgumentParser(prog="images/build.sh", description=__doc__.split("\n\n")[0])
     parser.add_argument("--mirror", default=os.environ.get("DIGASEC_DEBIAN_MIRROR"),

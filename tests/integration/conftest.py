@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 import yaml
 
-from fixtures.launchers.base import Environment, free_port, wait_until_ready
-from fixtures.launchers.process import ManagedProcess, ProcessLauncher
-from fixtures.profile import load_profile
+from fixtures.target.launchers.base import Environment, free_port, wait_until_ready
+from fixtures.target.launchers.process import ManagedProcess, ProcessLauncher
+from fixtures.target.profile import load_profile
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.launchers.base import free_port, wait_until_ready
-from fixtures.launchers.process import ManagedProcess
+from fixtures.target.launchers.base import free_port, wait_until_ready
+from fixtures.target.launchers.process import ManagedProcess
 from tests.integration.conftest import PROJECT, Scan, Staging, run_cli
 
 pytestmark = pytest.mark.integration

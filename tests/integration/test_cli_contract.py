@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from fixtures.identity import new_run_tag
-from fixtures.launchers.base import Environment, free_port
-from fixtures.launchers.keycloak import cache_dir
+from fixtures.target.launchers.base import Environment, free_port
+from fixtures.target.launchers.keycloak import cache_dir
 from tests.integration.conftest import PROJECT, Scan, Staging, run_cli
 
 pytestmark = pytest.mark.integration
@@ -136,9 +136,9 @@ def test_keycloak_on_a_taken_port_fails_with_its_log_tail(tmp_path: Path, monkey
     import socket
 
     from fixtures.errors import BootError
-    from fixtures.launchers import process
-    from fixtures.launchers.process import ProcessLauncher
-    from fixtures.profile import load_profile
+    from fixtures.target.launchers import process
+    from fixtures.target.launchers.process import ProcessLauncher
+    from fixtures.target.profile import load_profile
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from fixtures.launchers.compose import ComposeLauncher
-from fixtures.launchers.containers import LABEL_PID, LABEL_RUN, remove_leftovers
-from fixtures.profile import load_profile
+from fixtures.target.launchers.compose import ComposeLauncher
+from fixtures.target.launchers.containers import LABEL_PID, LABEL_RUN, remove_leftovers
+from fixtures.target.profile import load_profile
 from tests.integration.conftest import (
     BACKEND_IMAGE,
     KEYCLOAK_IMAGE,

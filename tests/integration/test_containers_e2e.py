@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 import pytest
 
-from fixtures.launchers.containers import LABEL_HOST, LABEL_PID, LABEL_ROLE, LABEL_RUN, ContainersLauncher
-from fixtures.profile import load_profile
+from fixtures.target.launchers.containers import LABEL_HOST, LABEL_PID, LABEL_ROLE, LABEL_RUN, ContainersLauncher
+from fixtures.target.profile import load_profile
 from tests.integration.conftest import BACKEND_IMAGE, KEYCLOAK_IMAGE, PROJECT, Scan, needs_docker, run_cli, start_run
 
 pytestmark = pytest.mark.integration

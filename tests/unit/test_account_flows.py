@@ -12,7 +12,7 @@ import pytest
 from fixtures import account_flows as af
 from fixtures.catalogue import Operation, Parameter
 from fixtures.compare import ResponseShape
-from fixtures.profile import AccountFlowSettings, AccountTimingSettings
+from fixtures.target.profile import AccountFlowSettings, AccountTimingSettings
 
 JSON = "application/json"
 HTML = "text/html;charset=utf-8"

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from fixtures.errors import BootError, ProfileError
-from fixtures.launchers import make_launcher
-from fixtures.launchers.compose import (
+from fixtures.target.launchers import make_launcher
+from fixtures.target.launchers.compose import (
     ComposeLauncher,
     compose_version,
     env_file_line,
@@ -21,8 +21,8 @@ from fixtures.launchers.compose import (
     parse_ps,
     published_address,
 )
-from fixtures.launchers.containers import ContainersLauncher
-from fixtures.profile import load_profile
+from fixtures.target.launchers.containers import ContainersLauncher
+from fixtures.target.profile import load_profile
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -16,8 +16,8 @@ from types import ModuleType
 import pytest
 
 from fixtures.errors import BootError, ProfileError
-from fixtures.launchers import make_launcher
-from fixtures.launchers.containers import (
+from fixtures.target.launchers import make_launcher
+from fixtures.target.launchers.containers import (
     LABEL_PID,
     LABEL_PID_START,
     ContainersLauncher,
@@ -26,8 +26,8 @@ from fixtures.launchers.containers import (
     owner_running,
     port_answers,
 )
-from fixtures.launchers.process import process_start_time
-from fixtures.profile import load_profile
+from fixtures.target.launchers.process import process_start_time
+from fixtures.target.profile import load_profile
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,7 @@ from fixtures.compare import FailureBodyRule, distinctive_values, failure_in_bod
 from fixtures.context import CheckContext
 from fixtures.http import Request
 from fixtures.identity import TestUser
-from fixtures.profile import CheckSettings
+from fixtures.target.profile import CheckSettings
 from suites.test_authentication import _judge
 
 JSON = "application/json"

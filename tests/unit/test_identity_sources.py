@@ -23,10 +23,10 @@ from fixtures.harness import Harness, RunInfo
 from fixtures.http import Request
 from fixtures.identity import REGISTER, Identity, RunIdentity, make_source
 from fixtures.identity.backend_api import BackendApiIdentity
-from fixtures.launchers.base import Environment
-from fixtures.profile import load_profile
 from fixtures.redaction import Redactor
 from fixtures.seeder import Ledger
+from fixtures.target.launchers.base import Environment
+from fixtures.target.profile import load_profile
 
 FORM = "application/x-www-form-urlencoded"
 RUN = RunIdentity("0123456789ab", "digasec-20260101000000-abcdef")
@@ -482,7 +482,7 @@ keycloak: {{url: "http://127.0.0.1:9", realm: diga, admin_username: a, admin_pas
 
 
 def test_keycloak_admin_source_contacts_nothing_until_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fixtures.launchers.base import AdminCredentials
+    from fixtures.target.launchers.base import AdminCredentials
 
     monkeypatch.setenv("TEST_KC_PW", "x")
     profile = keycloak_profile(tmp_path, "")
@@ -515,7 +515,7 @@ def test_preissued_tokens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 # -- launchers start or contact no Keycloak the profile does not name ------------------------------------------------
 def test_external_launcher_contacts_no_keycloak_without_a_keycloak_section(backend, tmp_path: Path) -> None:
-    from fixtures.launchers import make_launcher
+    from fixtures.target.launchers import make_launcher
 
     state, url = backend
     source = source_for(tmp_path, url)
@@ -526,7 +526,7 @@ def test_external_launcher_contacts_no_keycloak_without_a_keycloak_section(backe
 
 
 def test_containers_launcher_needs_no_keycloak_image_without_a_keycloak_section(tmp_path: Path) -> None:
-    from fixtures.launchers.containers import ContainersLauncher
+    from fixtures.target.launchers.containers import ContainersLauncher
 
     path = tmp_path / "c.yaml"
     path.write_text(PROFILE.format(base_url="", extra="").replace("launcher: external", "launcher: containers")

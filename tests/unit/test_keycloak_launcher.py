@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from fixtures.errors import BootError
-from fixtures.launchers import keycloak
-from fixtures.launchers.process import _same_process, process_start_time, reap_orphans
+from fixtures.target.launchers import keycloak
+from fixtures.target.launchers.process import _same_process, process_start_time, reap_orphans
 
 
 def test_no_suitable_java_is_a_boot_error_that_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,8 +13,8 @@ from fixtures.context import CheckContext
 from fixtures.datagen import OwnAccount, ValueGenerator, own_account, template_fields, with_current_password
 from fixtures.harness import Harness
 from fixtures.identity import TestUser
-from fixtures.profile import AccountFlowSettings, Profile
 from fixtures.seeder import Seeder
+from fixtures.target.profile import AccountFlowSettings, Profile
 
 TAG = "digasec-20261201205000-a1b2c3"
 

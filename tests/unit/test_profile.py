@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.errors import ProfileError
-from fixtures.profile import is_loopback_url, load_profile
+from fixtures.target.profile import is_loopback_url, load_profile
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -185,7 +185,7 @@ def test_unknown_placeholder_names_it_and_lists_the_valid_ones(tmp_path: Path) -
 
 
 def test_every_documented_placeholder_is_accepted(tmp_path: Path) -> None:
-    from fixtures.profile import PLACEHOLDERS
+    from fixtures.target.profile import PLACEHOLDERS
 
     body = ", ".join(f'f{index}: "{{{name}}}"' for index, name in enumerate(PLACEHOLDERS))
     reset = f"password_reset: POST /reset\n    password_reset_body: {{{body}}}"

@@ -16,9 +16,9 @@ import pytest
 from fixtures.catalogue import Catalogue, build_catalogue
 from fixtures.http import TargetClient
 from fixtures.identity import TestUser
-from fixtures.profile import Profile, RecipeSettings, load_profile
 from fixtures.redaction import Redactor
 from fixtures.seeder import Ledger, Seeder, SeedError, find_id, singular
+from fixtures.target.profile import Profile, RecipeSettings, load_profile
 
 PROJECT = Path(__file__).resolve().parents[2]
 OK = {"200": {"description": "ok"}}
