@@ -2,7 +2,7 @@
 (`account_existence_leak`) and by time (`account_existence_timing`)?
 
 Flows are the backend's login, registration, password-reset and availability operations and changes of one's own
-e-mail or username (named in the profile or discovered, fixtures/account_flows.py) and, where the run has a
+e-mail or username (named in the profile or discovered, fixtures/api/account_flows.py) and, where the run has a
 Keycloak, its own token endpoint, login, forgot-password and registration forms. There is one item per flow; its
 variant is the kind of flow and the record's `note` says why the operation counts as one.
 
@@ -39,10 +39,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from fixtures import account_flows as af
+from fixtures.api import account_flows as af
+from fixtures.api.datagen import ValueGenerator
 from fixtures.checks import CheckError, CheckItem, Failure, Severity, check
 from fixtures.compare import ResponseShape
-from fixtures.datagen import ValueGenerator
 from fixtures.errors import DigasecError
 from fixtures.identity import TestUser
 from fixtures.identity.base import ADMIN, REGISTER
@@ -52,7 +52,7 @@ from fixtures.timing import MachineLoad, interleave, load_average
 if TYPE_CHECKING:
     import httpx
 
-    from fixtures.catalogue import Operation
+    from fixtures.api.catalogue import Operation
     from fixtures.context import CheckContext
     from fixtures.harness import Harness
     from fixtures.http import Exchange

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from fixtures.catalogue import Operation
+    from fixtures.api.catalogue import Operation
     from fixtures.context import CheckContext
     from fixtures.http import Request
     from fixtures.identity import TestUser

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from fixtures import compare
+from fixtures.api.datagen import own_account, with_current_password
 from fixtures.checks import CheckError, Failure, Severity, check, needs_authentication
-from fixtures.datagen import own_account, with_current_password
 from fixtures.http import Request
 from fixtures.idanalysis import ChosenValue, ObservedId, analyse_ids, is_integer_typed, without_chosen
 from fixtures.seeder import SeedError, fill_path, resource_prefixes, user_identifier
@@ -32,7 +32,7 @@ from fixtures.seeder import SeedError, fill_path, resource_prefixes, user_identi
 if TYPE_CHECKING:
     import httpx
 
-    from fixtures.catalogue import Operation
+    from fixtures.api.catalogue import Operation
     from fixtures.context import CheckContext
     from fixtures.identity import TestUser
     from fixtures.seeder import LedgerEntry

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from fixtures import account_flows as af
-from fixtures.catalogue import Operation, Parameter
+from fixtures.api import account_flows as af
+from fixtures.api.catalogue import Operation, Parameter
 from fixtures.compare import ResponseShape
 from fixtures.target.profile import AccountFlowSettings, AccountTimingSettings
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fixtures.catalogue import Operation, account_removal, build_catalogue
+from fixtures.api.catalogue import Operation, account_removal, build_catalogue
 from fixtures.checks import CheckError
 from fixtures.context import NO_THROWAWAY, CheckContext
 from fixtures.errors import IdentityError

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.catalogue import build_catalogue, load_document
+from fixtures.api.catalogue import build_catalogue, load_document
 from fixtures.errors import SpecError
 from tests.unit.spec_samples import notes_api
 

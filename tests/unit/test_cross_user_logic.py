@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from fixtures import compare
-from fixtures.catalogue import Operation, Parameter
+from fixtures.api.catalogue import Operation, Parameter
 from fixtures.checks import Failure, Severity
 from fixtures.idanalysis import ChosenValue, ObservedId
 from fixtures.identity import TestUser

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import re
 
-from fixtures.catalogue import build_catalogue
-from fixtures.datagen import ValueGenerator
+from fixtures.api.catalogue import build_catalogue
+from fixtures.api.datagen import ValueGenerator
 from tests.unit.spec_samples import notes_api
 
 

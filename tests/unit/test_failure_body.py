@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from fixtures.catalogue import Operation
+from fixtures.api.catalogue import Operation
 from fixtures.checks import Failure, Severity
 from fixtures.compare import FailureBodyRule, distinctive_values, failure_in_body, owner_data_in
 from fixtures.context import CheckContext

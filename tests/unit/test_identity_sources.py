@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from fixtures.catalogue import build_catalogue
+from fixtures.api.catalogue import build_catalogue
 from fixtures.errors import IdentityError
 from fixtures.harness import Harness, RunInfo
 from fixtures.http import Request

@@ -8,9 +8,9 @@ from typing import Any, cast
 
 import pytest
 
-from fixtures.catalogue import Operation, Parameter, build_catalogue
+from fixtures.api.catalogue import Operation, Parameter, build_catalogue
+from fixtures.api.datagen import OwnAccount, ValueGenerator, own_account, template_fields, with_current_password
 from fixtures.context import CheckContext
-from fixtures.datagen import OwnAccount, ValueGenerator, own_account, template_fields, with_current_password
 from fixtures.harness import Harness
 from fixtures.identity import TestUser
 from fixtures.seeder import Seeder

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fixtures.catalogue import Catalogue, build_catalogue
+from fixtures.api.catalogue import Catalogue, build_catalogue
 from fixtures.http import TargetClient
 from fixtures.identity import TestUser
 from fixtures.redaction import Redactor
