@@ -1,3 +1,3 @@
 """Wires the digasec pytest plugin; it stays inactive unless a profile is given (--profile or DIGASEC_PROFILE)."""
 
-pytest_plugins = ["fixtures.plugin"]
+pytest_plugins = ["fixtures.engine.plugin"]

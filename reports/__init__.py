@@ -2,7 +2,7 @@
 
 Never imports pytest, httpx or the harness fixtures: the pytest plugin and the CLI both feed it `ResultRecord`s
 (ARCHITECTURE.md, "Records"); `load_findings` reads them back from findings.json. `Severity` lives here so that
-the checks (`fixtures.checks` re-exports it) and the writers share one type.
+the checks (`fixtures.engine.checks` re-exports it) and the writers share one type.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 One record per test item (ARCHITECTURE.md, "Records"). The pytest plugin builds them, the writers take them,
 and findings.json holds them as `to_dict()` gives them; `from_dict()` reads them back (the CLI's gate, the
-baseline template). This module imports nothing but the standard library: `fixtures.checks` re-exports
+baseline template). This module imports nothing but the standard library: `fixtures.engine.checks` re-exports
 `Severity` from here, so checks and writers share one type without `reports/` importing the harness.
 """
 

@@ -41,21 +41,21 @@ import pytest
 
 from fixtures.api import account_flows as af
 from fixtures.api.datagen import ValueGenerator
-from fixtures.checks import CheckError, CheckItem, Failure, Severity, check
 from fixtures.compare import ResponseShape
+from fixtures.engine.checks import CheckError, CheckItem, Failure, Severity, check
+from fixtures.engine.seeder import fill_path
 from fixtures.errors import DigasecError
 from fixtures.identity import TestUser
 from fixtures.identity.base import ADMIN, REGISTER
-from fixtures.seeder import fill_path
 from fixtures.timing import MachineLoad, interleave, load_average
 
 if TYPE_CHECKING:
     import httpx
 
     from fixtures.api.catalogue import Operation
-    from fixtures.context import CheckContext
-    from fixtures.harness import Harness
-    from fixtures.http import Exchange
+    from fixtures.engine.context import CheckContext
+    from fixtures.engine.harness import Harness
+    from fixtures.engine.http import Exchange
 
 LEAK_TITLE = "Account flow reveals whether an account exists"
 TIMING_TITLE = "Account flow's response time reveals whether an account exists"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from fixtures import compare, tokens
-from fixtures.checks import CheckError, Failure, Severity, check, needs_authentication
+from fixtures.engine.checks import CheckError, Failure, Severity, check, needs_authentication
 from fixtures.identity.base import OTHER_AUDIENCE, SHORT_LIVED
 
 if TYPE_CHECKING:
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     import httpx
 
     from fixtures.api.catalogue import Operation
-    from fixtures.context import CheckContext
-    from fixtures.http import Request
+    from fixtures.engine.context import CheckContext
+    from fixtures.engine.http import Request
     from fixtures.identity import TestUser
 
 TOKEN_VARIANTS = {

@@ -2,7 +2,7 @@
 apart from ids that do not exist, or guess their ids?
 
 Ownership, not similarity: every object attacked here was created by the harness, with its owner's canary in its
-free-text fields (fixtures/seeder.py). An attack counts only where the owner's own request succeeded. Writes and
+free-text fields (fixtures/engine/seeder.py). An attack counts only where the owner's own request succeeded. Writes and
 deletes attack fresh objects only; those are deleted again as soon as the check is done, so that a canary the
 attacker planted in them does not turn up in later responses.
 
@@ -24,18 +24,18 @@ import pytest
 
 from fixtures import compare
 from fixtures.api.datagen import own_account, with_current_password
-from fixtures.checks import CheckError, Failure, Severity, check, needs_authentication
-from fixtures.http import Request
+from fixtures.engine.checks import CheckError, Failure, Severity, check, needs_authentication
+from fixtures.engine.http import Request
+from fixtures.engine.seeder import SeedError, fill_path, resource_prefixes, user_identifier
 from fixtures.idanalysis import ChosenValue, ObservedId, analyse_ids, is_integer_typed, without_chosen
-from fixtures.seeder import SeedError, fill_path, resource_prefixes, user_identifier
 
 if TYPE_CHECKING:
     import httpx
 
     from fixtures.api.catalogue import Operation
-    from fixtures.context import CheckContext
+    from fixtures.engine.context import CheckContext
+    from fixtures.engine.seeder import LedgerEntry
     from fixtures.identity import TestUser
-    from fixtures.seeder import LedgerEntry
 
 PAIR_USERS = ("user1", "user2", "user3")
 MALFORMED_ID = "not-an-id'"

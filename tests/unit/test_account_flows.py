@@ -697,7 +697,7 @@ class RecordingClient:
 
     def send_url(self, method: str, url: str, *, params: Any = None, data: Any = None, json: Any = None,
                  files: Any = None, headers: Any = None) -> tuple[Any, Any, float]:
-        from fixtures.http import Exchange
+        from fixtures.engine.http import Exchange
 
         self.calls.append({"data": data, "json": json, **({"files": files} if files is not None else {})})
         return object(), Exchange("request", "response", 200), 0.01
@@ -706,7 +706,7 @@ class RecordingClient:
 def context_with(client: RecordingClient) -> Any:
     from types import SimpleNamespace
 
-    from fixtures.context import CheckContext
+    from fixtures.engine.context import CheckContext
 
     harness = SimpleNamespace(client=client, env=SimpleNamespace(keycloak_url=""),
                               identity=SimpleNamespace(can=lambda capability: False))
@@ -737,7 +737,7 @@ def test_a_multipart_body_travels_as_multipart_fields_not_as_json() -> None:
 
 
 def test_without_keycloak_no_realm_settings_are_asked_for() -> None:
-    from fixtures.checks import CheckError
+    from fixtures.engine.checks import CheckError
 
     ctx = context_with(RecordingClient())
     assert ctx.realm_settings() == {}

@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from fixtures.api.catalogue import Operation, account_removal, build_catalogue
-from fixtures.checks import CheckError
-from fixtures.context import NO_THROWAWAY, CheckContext
+from fixtures.engine.checks import CheckError
+from fixtures.engine.context import NO_THROWAWAY, CheckContext
+from fixtures.engine.redaction import Redactor
 from fixtures.errors import IdentityError
 from fixtures.identity import REGISTER, TestUser
-from fixtures.redaction import Redactor
 from suites.test_cross_user import deletes_objects_not_accounts
 
 USER_PARAMS = ("user_id", "username")
@@ -242,7 +242,7 @@ def account_ctx(backend: AccountBackend) -> Any:
 
 
 def test_deleting_another_users_account_is_a_finding_between_throwaway_accounts_only() -> None:
-    from fixtures.checks import Failure
+    from fixtures.engine.checks import Failure
     from suites.test_cross_user import _attack_account
 
     backend = AccountBackend(vulnerable=True)
@@ -265,7 +265,7 @@ def test_a_refused_account_deletion_is_a_pass_that_says_the_victim_can_still_log
 
 
 def test_a_claimed_success_without_effect_is_a_lesser_finding() -> None:
-    from fixtures.checks import Failure
+    from fixtures.engine.checks import Failure
     from suites.test_cross_user import _attack_account
 
     ctx = account_ctx(AccountBackend(vulnerable=False, answer=(200, {"status": "success", "data": {}})))

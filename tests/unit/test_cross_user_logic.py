@@ -12,10 +12,10 @@ import pytest
 
 from fixtures import compare
 from fixtures.api.catalogue import Operation, Parameter
-from fixtures.checks import Failure, Severity
+from fixtures.engine.checks import Failure, Severity
+from fixtures.engine.seeder import Ledger, LedgerEntry
 from fixtures.idanalysis import ChosenValue, ObservedId
 from fixtures.identity import TestUser
-from fixtures.seeder import Ledger, LedgerEntry
 from suites.test_cross_user import (
     PAIRS,
     chosen_ids_reason,

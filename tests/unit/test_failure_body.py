@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from fixtures.api.catalogue import Operation
-from fixtures.checks import Failure, Severity
 from fixtures.compare import FailureBodyRule, distinctive_values, failure_in_body, owner_data_in
-from fixtures.context import CheckContext
-from fixtures.http import Request
+from fixtures.engine.checks import Failure, Severity
+from fixtures.engine.context import CheckContext
+from fixtures.engine.http import Request
 from fixtures.identity import TestUser
 from fixtures.target.profile import CheckSettings
 from suites.test_authentication import _judge

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from fixtures.http import Request, TargetClient, credential_headers
-from fixtures.redaction import Redactor
+from fixtures.engine.http import Request, TargetClient, credential_headers
+from fixtures.engine.redaction import Redactor
 
 
 def client_with(handler, *, retries: int = 2) -> TargetClient:
@@ -99,7 +99,7 @@ def test_credential_styles():
 
 
 def test_body_arguments_follow_the_declared_media_type() -> None:
-    from fixtures.http import body_arguments
+    from fixtures.engine.http import body_arguments
 
     assert body_arguments(None, {"a": 1}) == {"json": {"a": 1}}
     assert body_arguments("application/json", [1]) == {"json": [1]}
@@ -113,8 +113,8 @@ def test_body_arguments_follow_the_declared_media_type() -> None:
 def test_a_form_encoded_request_is_sent_as_a_form() -> None:
     import httpx
 
-    from fixtures.http import Request, TargetClient
-    from fixtures.redaction import Redactor
+    from fixtures.engine.http import Request, TargetClient
+    from fixtures.engine.redaction import Redactor
 
     seen: list[httpx.Request] = []
 

@@ -18,13 +18,13 @@ import httpx
 import pytest
 
 from fixtures.api.catalogue import build_catalogue
+from fixtures.engine.harness import Harness, RunInfo
+from fixtures.engine.http import Request
+from fixtures.engine.redaction import Redactor
+from fixtures.engine.seeder import Ledger
 from fixtures.errors import IdentityError
-from fixtures.harness import Harness, RunInfo
-from fixtures.http import Request
 from fixtures.identity import REGISTER, Identity, RunIdentity, make_source
 from fixtures.identity.backend_api import BackendApiIdentity
-from fixtures.redaction import Redactor
-from fixtures.seeder import Ledger
 from fixtures.target.launchers.base import Environment
 from fixtures.target.profile import load_profile
 

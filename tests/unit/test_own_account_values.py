@@ -10,10 +10,10 @@ import pytest
 
 from fixtures.api.catalogue import Operation, Parameter, build_catalogue
 from fixtures.api.datagen import OwnAccount, ValueGenerator, own_account, template_fields, with_current_password
-from fixtures.context import CheckContext
-from fixtures.harness import Harness
+from fixtures.engine.context import CheckContext
+from fixtures.engine.harness import Harness
+from fixtures.engine.seeder import Seeder
 from fixtures.identity import TestUser
-from fixtures.seeder import Seeder
 from fixtures.target.profile import AccountFlowSettings, Profile
 
 TAG = "digasec-20261201205000-a1b2c3"

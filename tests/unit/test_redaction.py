@@ -8,7 +8,7 @@ import urllib.parse
 
 import pytest
 
-from fixtures.redaction import (
+from fixtures.engine.redaction import (
     MIN_SECRET_LENGTH,
     RedactingLogFilter,
     Redactor,

@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from fixtures.api.catalogue import Catalogue, build_catalogue
-from fixtures.http import TargetClient
+from fixtures.engine.http import TargetClient
+from fixtures.engine.redaction import Redactor
+from fixtures.engine.seeder import Ledger, Seeder, SeedError, find_id, singular
 from fixtures.identity import TestUser
-from fixtures.redaction import Redactor
-from fixtures.seeder import Ledger, Seeder, SeedError, find_id, singular
 from fixtures.target.profile import Profile, RecipeSettings, load_profile
 
 PROJECT = Path(__file__).resolve().parents[2]
