@@ -39,15 +39,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from fixtures.analysis.compare import ResponseShape
+from fixtures.analysis.timing import MachineLoad, interleave, load_average
 from fixtures.api import account_flows as af
 from fixtures.api.datagen import ValueGenerator
-from fixtures.compare import ResponseShape
 from fixtures.engine.checks import CheckError, CheckItem, Failure, Severity, check
 from fixtures.engine.seeder import fill_path
 from fixtures.errors import DigasecError
 from fixtures.identity import TestUser
 from fixtures.identity.base import ADMIN, REGISTER
-from fixtures.timing import MachineLoad, interleave, load_average
 
 if TYPE_CHECKING:
     import httpx

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fixtures import compare, tokens
+from fixtures.analysis import compare
+from fixtures.analysis import forged_tokens as tokens
 from fixtures.engine.checks import CheckError, Failure, Severity, check, needs_authentication
 from fixtures.identity.base import OTHER_AUDIENCE, SHORT_LIVED
 

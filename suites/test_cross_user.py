@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from fixtures import compare
+from fixtures.analysis import compare
+from fixtures.analysis.idanalysis import ChosenValue, ObservedId, analyse_ids, is_integer_typed, without_chosen
 from fixtures.api.datagen import own_account, with_current_password
 from fixtures.engine.checks import CheckError, Failure, Severity, check, needs_authentication
 from fixtures.engine.http import Request
 from fixtures.engine.seeder import SeedError, fill_path, resource_prefixes, user_identifier
-from fixtures.idanalysis import ChosenValue, ObservedId, analyse_ids, is_integer_typed, without_chosen
 
 if TYPE_CHECKING:
     import httpx

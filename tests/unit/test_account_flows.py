@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from fixtures.analysis.compare import ResponseShape
 from fixtures.api import account_flows as af
 from fixtures.api.catalogue import Operation, Parameter
-from fixtures.compare import ResponseShape
 from fixtures.target.profile import AccountFlowSettings, AccountTimingSettings
 
 JSON = "application/json"

@@ -204,7 +204,7 @@ class AccountBackend:
 
 
 def account_ctx(backend: AccountBackend) -> Any:
-    from fixtures.compare import failure_in_body
+    from fixtures.analysis.compare import failure_in_body
 
     test_users = [user("user1"), user("user2")]
     made = iter(range(1, 100))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fixtures import tokens
+from fixtures.analysis import forged_tokens as tokens
 from fixtures.identity.base import OTHER_AUDIENCE, SHORT_LIVED
 from suites.test_authentication import NOT_A_JWS, NOT_A_JWT, _forge
 

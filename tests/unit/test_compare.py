@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from fixtures.compare import (
+from fixtures.analysis.compare import (
     MASK,
     DynamicMask,
     NormalisedResponse,

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from fixtures import compare
+from fixtures.analysis import compare
+from fixtures.analysis.idanalysis import ChosenValue, ObservedId
 from fixtures.api.catalogue import Operation, Parameter
 from fixtures.engine.checks import Failure, Severity
 from fixtures.engine.seeder import Ledger, LedgerEntry
-from fixtures.idanalysis import ChosenValue, ObservedId
 from fixtures.identity import TestUser
 from suites.test_cross_user import (
     PAIRS,

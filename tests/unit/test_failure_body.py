@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
+from fixtures.analysis.compare import FailureBodyRule, distinctive_values, failure_in_body, owner_data_in
 from fixtures.api.catalogue import Operation
-from fixtures.compare import FailureBodyRule, distinctive_values, failure_in_body, owner_data_in
 from fixtures.engine.checks import Failure, Severity
 from fixtures.engine.context import CheckContext
 from fixtures.engine.http import Request

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from fixtures.idanalysis import (
+from fixtures.analysis.idanalysis import (
     ChosenValue,
     IdVerdict,
     ObservedId,

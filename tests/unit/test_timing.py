@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from fixtures.timing import (
+from fixtures.analysis.timing import (
     MachineLoad,
     Summary,
     cliffs_delta,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from fixtures.tokens import (
+from fixtures.analysis.forged_tokens import (
     alg_none,
     b64url_decode,
     b64url_encode,
