@@ -124,3 +124,102 @@ def test_an_invalid_document_is_a_spec_error(tmp_path: Path):
     doc, digest = load_document(str(path))
     with pytest.raises(SpecError):
         build_catalogue(doc, digest, public_operations=[], user_path_params=[])
+
+
+# -- strict input: external $refs, required cycles, profile rules that match nothing --------------------------------
+def _doc_with(schemas: dict, body_ref: str = "#/components/schemas/Node") -> dict:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/nodes": {
+                "get": {"responses": {"200": {"description": "ok"}}},
+                "post": {
+                    "requestBody": {"required": True,
+                                    "content": {"application/json": {"schema": {"$ref": body_ref}}}},
+                    "responses": {"201": {"description": "ok"}},
+                },
+            },
+            "/nodes/{node_id}": {"delete": {"parameters": [{"name": "node_id", "in": "path", "required": True,
+                                                             "schema": {"type": "string"}}],
+                                            "responses": {"204": {"description": "ok"}}}},
+        },
+        "components": {"schemas": schemas},
+    }
+
+
+def _node(child: dict, *, required: bool) -> dict:
+    return {"Node": {"type": "object", "required": ["child"] if required else [], "properties": {"child": child}}}
+
+
+def test_a_required_ref_cycle_is_a_spec_error_naming_the_field():
+    document = _doc_with(_node({"$ref": "#/components/schemas/Node"}, required=True))
+    with pytest.raises(SpecError, match=r"POST /nodes: the request body requires itself .*'child'") as caught:
+        build_catalogue(document, "x", public_operations=[], user_path_params=[])
+    assert caught.value.exit_code == 2
+
+
+def test_a_cycle_through_an_array_that_must_not_be_empty_is_a_spec_error():
+    items = {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Node"}}
+    with pytest.raises(SpecError, match="requires itself"):
+        build_catalogue(_doc_with(_node(items, required=True)), "x", public_operations=[], user_path_params=[])
+
+
+@pytest.mark.parametrize("child", [
+    {"$ref": "#/components/schemas/Node"},  # optional: a tree ends where the field is left out
+    {"type": "array", "items": {"$ref": "#/components/schemas/Node"}},  # an empty list ends it
+    {"anyOf": [{"$ref": "#/components/schemas/Node"}, {"type": "null"}]},  # null ends it
+])
+def test_cycles_with_a_way_out_are_fine(child: dict):
+    required = "$ref" not in child
+    cat = build_catalogue(_doc_with(_node(child, required=required)), "x", public_operations=[], user_path_params=[])
+    assert cat.find("POST", "/nodes") is not None
+
+
+@pytest.mark.parametrize("ref", [
+    "http://10.1.2.3:8080/schemas.json#/Node",
+    "http://127.0.0.1:18081/schemas.json#/Node",
+    "common.yaml#/components/schemas/Node",
+])
+def test_a_ref_to_another_document_is_refused_not_fetched(ref: str):
+    document = _doc_with(_node({"type": "string"}, required=True), body_ref=ref)
+    with pytest.raises(SpecError, match="refers to another document") as caught:
+        build_catalogue(document, "x", public_operations=[], user_path_params=[])
+    assert ref in str(caught.value)
+    assert "bundle" in str(caught.value)
+    if "10.1.2.3" in ref:
+        assert "not even a loopback address" in str(caught.value)
+
+
+def test_load_document_refuses_external_refs_of_a_file(tmp_path: Path):
+    import json
+
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(_doc_with(_node({"type": "string"}, required=True), body_ref="http://10.9.9.9/x")))
+    with pytest.raises(SpecError, match="refers to another document"):
+        load_document(str(path))
+
+
+def test_a_spec_url_off_loopback_is_refused_before_fetching():
+    with pytest.raises(SpecError, match="not a loopback address"):
+        load_document("http://10.9.9.9:8000/openapi.json")
+
+
+def test_rules_that_match_no_operation_are_named_with_a_suggestion():
+    from fixtures.api.catalogue import unmatched_rules
+
+    cat = build_catalogue(_doc_with(_node({"type": "string"}, required=True)), "x", public_operations=[],
+                          user_path_params=[])
+    problems = unmatched_rules(
+        cat,
+        exclude=["DELETE /nodes/{node_id}", "DELETE /nodes/{node_id}/", "cross_user_read", "cross_user_read:GET /nodes",
+                 "DELETE /node/{node_id}", "invalid_token:GET /nope"],
+        public=["GET /nodes", "GET /nodes/", "POST /users"],
+    )
+    assert len(problems) == 4
+    assert problems[0].startswith("checks.exclude 'DELETE /node/{node_id}'")
+    assert "did you mean 'DELETE /nodes/{node_id}'?" in problems[0]
+    assert problems[1].startswith("checks.exclude 'invalid_token:GET /nope'")
+    assert "auth.public_operations 'GET /nodes/'" in problems[2]
+    assert "did you mean 'GET /nodes'" in problems[2]
+    assert "auth.public_operations 'POST /users'" in problems[3]

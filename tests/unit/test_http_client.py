@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-import httpx
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from fixtures.engine.http import Request, TargetClient, credential_headers
+import httpx
+import pytest
+
+from fixtures.engine.http import CUT_AT, DeadlineExceeded, Request, TargetClient, byte_size, credential_headers
 from fixtures.engine.redaction import Redactor
 
 
@@ -127,3 +135,220 @@ def test_a_form_encoded_request_is_sent_as_a_form() -> None:
                         media_type="application/x-www-form-urlencoded"))
     assert seen[0].headers["content-type"] == "application/x-www-form-urlencoded"
     assert seen[0].content == b"username=a%40b.c&password=x"
+
+
+# -- bounded requests, against a real local server (real sockets) --------------------------------------------------
+
+_SERVER_LIMIT_S = 20.0  # no handler of the test server runs longer, whatever the client does
+hits: dict[str, int] = {}
+
+
+class _Faults(BaseHTTPRequestHandler):
+    """/trickle: a body of 1000 bytes, one byte per 50 ms; /trickle-headers: the header section, one byte per
+    50 ms, never ending; /endless: an endless fast body; /silent: no answer at all; /redirect?to=URL: a 302;
+    anything else: 200 'ok' (counted in `hits`)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        path = self.path.split("?")[0]
+        hits[path] = hits.get(path, 0) + 1
+        started = time.monotonic()
+        with contextlib.suppress(OSError):
+            if path == "/trickle":
+                self.send_response(200)
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                for _ in range(1000):
+                    if time.monotonic() - started > _SERVER_LIMIT_S:
+                        return
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            elif path == "/trickle-headers":
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                while time.monotonic() - started < _SERVER_LIMIT_S:
+                    self.wfile.write(b"X")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            elif path == "/endless":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                chunk = b"y" * 65536
+                for _ in range(2000):  # at most about 130 MB
+                    self.wfile.write(chunk)
+            elif path == "/silent":
+                self.connection.settimeout(_SERVER_LIMIT_S)
+                self.connection.recv(1)  # returns when the client gives up (or at the server's limit)
+            elif path == "/redirect":
+                target = self.path.split("to=", 1)[1]
+                self.send_response(302)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            else:
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+    do_POST = do_GET
+
+
+@pytest.fixture
+def faulty() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Faults)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+_open_clients: list[TargetClient] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _open_clients:
+        _open_clients.pop().close()
+
+
+def real_client(base_url: str, *, deadline_s: float = 1.0, max_bytes: int = 10_000_000, retries: int = 0,
+                timeout_s: float = 60.0) -> TargetClient:
+    """A read timeout far above the deadline: only the deadline can end a trickle or a silence early."""
+    client = TargetClient(base_url, timeout_s=timeout_s, redactor=Redactor(), retries=retries, deadline_s=deadline_s,
+                          max_response_bytes=max_bytes)
+    _open_clients.append(client)
+    return client
+
+
+@pytest.mark.parametrize("path", ["/trickle", "/trickle-headers", "/silent"])
+def test_a_trickling_or_silent_answer_ends_at_the_deadline(faulty: str, path: str) -> None:
+    started = time.monotonic()
+    response, exchange = real_client(faulty, deadline_s=0.5).send(Request("GET", path))
+    took = time.monotonic() - started
+    assert response is None
+    assert exchange.status is None
+    assert "DeadlineExceeded" in (exchange.error or "")
+    assert "checks.request_deadline_s" in (exchange.error or "")
+    # a bound, not a measurement: without the deadline this takes 20 s (the server's limit) or 60 s (read timeout)
+    assert took < _SERVER_LIMIT_S / 2
+
+
+def test_a_deadline_is_a_timeout_and_retried_like_one(faulty: str) -> None:
+    hits.clear()
+    _response, exchange = real_client(faulty, deadline_s=0.3, retries=1).send(Request("GET", "/trickle"))
+    assert hits["/trickle"] == 2
+    assert "after 2 attempts; checks.retries: 1" in (exchange.error or "")
+    assert issubclass(DeadlineExceeded, httpx.TimeoutException)
+
+
+def test_an_endless_answer_is_cut_at_the_cap_and_the_evidence_says_so(faulty: str) -> None:
+    response, exchange = real_client(faulty, deadline_s=30, max_bytes=1_000_000).send(Request("GET", "/endless"))
+    assert response is not None
+    assert response.status_code == 200
+    assert len(response.content) == 1_000_000
+    assert response.extensions[CUT_AT] == 1_000_000
+    assert "body cut at 1 MB" in exchange.response
+    assert exchange.error is None
+
+
+def test_an_answer_within_the_cap_is_whole_and_not_marked(faulty: str) -> None:
+    response, exchange = real_client(faulty, max_bytes=2).send(Request("GET", "/fine"))
+    assert response is not None
+    assert response.content == b"ok"
+    assert CUT_AT not in response.extensions
+    assert "cut" not in exchange.response
+
+
+def test_send_url_is_bounded_too(faulty: str) -> None:
+    client = real_client(faulty, deadline_s=0.5, max_bytes=1000)
+    response, exchange, _elapsed = client.send_url("GET", f"{faulty}/trickle")
+    assert response is None
+    assert "DeadlineExceeded" in (exchange.error or "")
+    response, exchange, _elapsed = client.send_url("GET", f"{faulty}/endless")
+    assert response is not None
+    assert len(response.content) == 1000
+    assert "body cut at 1 kB" in exchange.response
+
+
+def _closed_port() -> int:
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(("retries", "said"), [(0, "after 1 attempt; checks.retries: 0"),
+                                                (1, "after 2 attempts; checks.retries: 1")])
+def test_the_message_says_how_often_the_request_was_really_sent(retries: int, said: str) -> None:
+    client = real_client(f"http://127.0.0.1:{_closed_port()}", retries=retries)
+    _response, exchange = client.send(Request("GET", "/x"))
+    assert "ConnectError" in (exchange.error or "")
+    assert said in (exchange.error or "")
+    _response, exchange, _elapsed = client.send_url("GET", f"http://127.0.0.1:{_closed_port()}/x")
+    assert said in (exchange.error or "")
+
+
+def test_a_post_that_may_have_arrived_says_why_it_was_not_repeated(faulty: str) -> None:
+    _response, exchange = real_client(faulty, deadline_s=0.3, retries=2).send(Request("POST", "/silent", json={}))
+    assert "after 1 attempt; a POST that may have reached the server is not repeated" in (exchange.error or "")
+
+
+def test_redirects_are_not_followed(faulty: str) -> None:
+    hits.clear()
+    other = f"{faulty}/elsewhere"
+    response, _exchange = real_client(faulty).send(Request("GET", "/redirect", params={"to": other}))
+    assert response is not None
+    assert response.status_code == 302
+    response, _exchange, _elapsed = real_client(faulty).send_url("GET", f"{faulty}/redirect?to={other}")
+    assert response is not None
+    assert response.status_code == 302
+    assert "/elsewhere" not in hits
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.1:8080/x", "http://example.org/x", "http://[::ffff:10.0.0.1]/x"])
+def test_urls_off_loopback_are_refused_before_sending(url: str) -> None:
+    client = real_client("http://127.0.0.1:9")
+    response, exchange, _elapsed = client.send_url("GET", url)
+    assert response is None
+    assert "not a loopback address" in (exchange.error or "")
+    assert "allow_remote" in (exchange.error or "")
+
+
+@pytest.mark.parametrize("path", ["//10.0.0.1:81/x", "@10.0.0.1:81/x", "http://10.0.0.1:81/x"])
+def test_a_spec_path_never_leaves_the_backend(path: str) -> None:
+    seen: list[httpx.URL] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(204)
+
+    client = TargetClient("http://127.0.0.1:9", timeout_s=1, redactor=Redactor(), transport=httpx.MockTransport(answer))
+    _response, exchange = client.send(Request("GET", path))
+    assert all(url.host == "127.0.0.1" for url in seen)
+    assert seen or "not a loopback address" in (exchange.error or "")
+
+
+def test_allow_remote_lifts_the_guard() -> None:
+    guarded = real_client("http://127.0.0.1:9")
+    assert guarded._refused(httpx.URL("http://10.0.0.1/x"))
+    assert guarded._refused(httpx.URL("http://127.0.0.1:8/x")) is None
+    open_client = TargetClient("http://127.0.0.1:9", timeout_s=1, redactor=Redactor(), allow_remote=True)
+    _open_clients.append(open_client)
+    assert open_client._refused(httpx.URL("http://10.0.0.1/x")) is None
+
+
+def test_byte_sizes_read_like_the_profile() -> None:
+    assert byte_size(10_000_000) == "10 MB"
+    assert byte_size(1500) == "1.5 kB"
+    assert byte_size(12) == "12 bytes"

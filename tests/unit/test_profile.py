@@ -312,3 +312,74 @@ def test_an_absolute_openapi_file_is_read_from_disk(tmp_path: Path, monkeypatch:
     assert load_profile(profile).openapi_source("http://127.0.0.1:1") == str(spec)
     spec.unlink()  # no such file: a path on the backend
     assert load_profile(profile).openapi_source("http://127.0.0.1:1/") == f"http://127.0.0.1:1{spec}"
+
+
+# -- bounded requests and readiness (checks.request_deadline_s, checks.max_response_bytes, backend.ready_status) --
+TOKENS = """
+name: t
+environment: ci
+launcher: external
+backend:
+  base_url: http://127.0.0.1:8000
+identity:
+  provider: tokens
+  tokens: ["${T1}", "${T2}"]
+"""
+
+
+@pytest.fixture
+def tokens_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("T1", "a.b.c")
+    monkeypatch.setenv("T2", "d.e.f")
+
+
+def test_request_limits_have_defaults(tmp_path: Path, tokens_env: None) -> None:
+    checks = load_profile(write(tmp_path, TOKENS)).checks
+    assert checks.request_deadline_s == 30
+    assert checks.max_response_bytes == 10_000_000
+
+
+@pytest.mark.parametrize("setting", ["request_deadline_s: 0", "request_deadline_s: -1", "max_response_bytes: 0",
+                                     "request_timeout_s: 0"])
+def test_request_limits_must_be_positive(tmp_path: Path, tokens_env: None, setting: str) -> None:
+    with pytest.raises(ProfileError, match=f"checks.{setting.split(':')[0]}: .*greater than 0"):
+        load_profile(write(tmp_path, TOKENS + f"checks:\n  {setting}\n"))
+
+
+@pytest.mark.parametrize(("statuses", "up", "down"), [
+    (None, [200, 204, 301, 401, 403, 404, 499], [500, 502, 503]),
+    ("[200]", [200], [204, 401, 500]),
+    ("['200-299', 401]", [200, 250, 299, 401], [300, 403, 503]),
+])
+def test_ready_status_decides_what_up_means(tmp_path: Path, tokens_env: None, statuses: str | None,
+                                            up: list[int], down: list[int]) -> None:
+    from fixtures.target.launchers.base import means_up
+
+    text = TOKENS.replace("  base_url:", f"  ready_status: {statuses}\n  base_url:") if statuses else TOKENS
+    ready_status = load_profile(write(tmp_path, text)).backend.ready_status
+    assert all(means_up(status, ready_status) for status in up)
+    assert not any(means_up(status, ready_status) for status in down)
+
+
+@pytest.mark.parametrize("statuses", ["[]", "[99]", "[600]", "['300-200']", "['2xx']", "[true]"])
+def test_ready_status_must_name_statuses(tmp_path: Path, tokens_env: None, statuses: str) -> None:
+    text = TOKENS.replace("  base_url:", f"  ready_status: {statuses}\n  base_url:")
+    with pytest.raises(ProfileError, match=r"backend\.ready_status"):
+        load_profile(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("path", ["@127.0.0.1:18081/health", "health", "//10.0.0.1/health", "http://x/health",
+                                  "/a@127.0.0.1:18081/health"])
+def test_a_ready_path_that_is_not_a_path_is_refused(tmp_path: Path, tokens_env: None, path: str) -> None:
+    text = TOKENS.replace("  base_url:", f"  ready_path: '{path}'\n  base_url:")
+    with pytest.raises(ProfileError, match=r"backend\.ready_path"):
+        load_profile(write(tmp_path, text))
+
+
+def test_the_joined_readiness_url_stays_on_the_backend() -> None:
+    from fixtures.target.launchers.base import readiness_url
+
+    assert readiness_url("http://127.0.0.1:8000/", "/health?x=1") == "http://127.0.0.1:8000/health?x=1"
+    assert readiness_url("http://127.0.0.1:8000/api", "/health") == "http://127.0.0.1:8000/api/health"
+    with pytest.raises(ProfileError, match="another host or port"):
+        readiness_url("http://127.0.0.1:8000", "@127.0.0.1:18081/health")
