@@ -59,6 +59,57 @@ if os.environ.get("CRASH") == "1":
         os._exit(1)
 
 
+
+# -- transport faults (wt-transport; tests/integration/test_transport_e2e.py) --------------------------------------
+# FAULT_TRICKLE=1: GET /v1/trickle answers 200 and then one byte every 200 ms (at most 60 s).
+# FAULT_ENDLESS=1: GET /v1/endless answers 200 and an endless fast body (at most 500 MB).
+# FAULT_REDIRECT_TO=URL: GET /v1/moved answers 302 with that Location (e.g. another loopback port).
+# FAULT_READY_STATUS=CODE: GET /v1/ready answers with that status (a readiness path without public answer).
+# All four accept anonymous callers, so that `unauthenticated_access` alone reaches them.
+from collections.abc import Iterator  # noqa: E402 (this block stays self-contained)
+
+if os.environ.get("FAULT_TRICKLE") == "1":
+    from fastapi.responses import StreamingResponse as _TrickleResponse
+
+    @app.get("/v1/trickle", dependencies=[Depends(bearer)])
+    def trickle() -> _TrickleResponse:
+        def body() -> Iterator[bytes]:
+            for _ in range(300):
+                yield b"x"
+                time.sleep(0.2)
+
+        return _TrickleResponse(body(), media_type="application/json")
+
+
+if os.environ.get("FAULT_ENDLESS") == "1":
+    from fastapi.responses import StreamingResponse as _EndlessResponse
+
+    @app.get("/v1/endless", dependencies=[Depends(bearer)])
+    def endless() -> _EndlessResponse:
+        chunk = b"y" * 65536
+
+        def body() -> Iterator[bytes]:
+            for _ in range(8000):
+                yield chunk
+
+        return _EndlessResponse(body(), media_type="text/plain")
+
+
+if os.environ.get("FAULT_REDIRECT_TO"):
+
+    @app.get("/v1/moved", dependencies=[Depends(bearer)])
+    def moved() -> Response:
+        return Response(status_code=302, headers={"Location": os.environ["FAULT_REDIRECT_TO"]})
+
+
+if os.environ.get("FAULT_READY_STATUS"):
+
+    @app.get("/v1/ready")
+    def ready() -> Response:
+        return Response(status_code=int(os.environ["FAULT_READY_STATUS"]))
+# -- end of transport faults ---------------------------------------------------------------------------------------
+
+
 if __name__ == "__main__":
     import uvicorn
 
