@@ -29,6 +29,7 @@ from reports._requirements import (
 )
 from reports._sarif import write_sarif
 from reports.gate import SEVERITIES, Summary, exit_code_for, summarise
+from reports.verdict import Verdict, decide, fail_on_of
 
 __all__ = [
     "OUTCOMES",
@@ -48,8 +49,11 @@ __all__ = [
     "Severity",
     "Summary",
     "UnknownCheckError",
+    "Verdict",
     "apply_baseline",
+    "decide",
     "exit_code_for",
+    "fail_on_of",
     "fingerprint",
     "load_baseline",
     "load_findings",

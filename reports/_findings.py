@@ -36,10 +36,14 @@ def write_findings(out_dir: Path | str, run: RunRecord, results: Records) -> Pat
     """Write `findings.json` into `out_dir` (created if missing) and return its path.
 
     Results are sorted by check, path, method and variant so that two runs with the same outcome give the
-    same file apart from the run record.
+    same file apart from the run record. `run.verdict` is the run's verdict (`reports.verdict.decide`, with the
+    run record's own `fail_on`), so that findings.json says what the exit code and the other outputs say.
     """
+    from reports.verdict import decide, fail_on_of
+
     ordered = [result.to_dict() for result in sorted(results, key=result_sort_key)]
-    document = {"schema": SCHEMA, "run": dict(run), "results": ordered}
+    verdict = decide(run, results, fail_on=fail_on_of(run))
+    document = {"schema": SCHEMA, "run": {**run, "verdict": verdict.to_dict()}, "results": ordered}
     text = json.dumps(document, indent=2, ensure_ascii=False, default=_json_default) + "\n"
     return write_text(Path(out_dir) / FINDINGS_FILE, text)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,7 +36,8 @@ from reports._requirements import (
     UnknownCheckError,
     load_requirement_catalogue,
 )
-from reports.gate import failing, summarise
+from reports.gate import summarise
+from reports.verdict import Verdict, decide, fail_on_of
 
 if TYPE_CHECKING:
     import jinja2
@@ -53,13 +55,15 @@ _HASHES = frozenset({"profile_sha256", "openapi_sha256", "harness_commit", "id",
 
 
 def write_html(
-    out_dir: Path | str, run: RunRecord, results: Records, *, lang: str = "en", fail_on: Severity = Severity.LOW
+    out_dir: Path | str, run: RunRecord, results: Records, *, lang: str = "en", fail_on: Severity | None = None
 ) -> Path:
-    """Write `report.html` into `out_dir`. Call after write_findings: section 9 hashes that file."""
+    """Write `report.html` into `out_dir`. Call after write_findings: section 9 hashes that file. `fail_on`
+    defaults to the run record's own threshold (`run.fail_on`, else low)."""
     if lang not in LANGUAGES:
         raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
     out = Path(out_dir)
-    context = report_context(run, results, lang=lang, fail_on=fail_on, findings_path=out / FINDINGS_FILE)
+    threshold = fail_on or fail_on_of(run)
+    context = report_context(run, results, lang=lang, fail_on=threshold, findings_path=out / FINDINGS_FILE)
     return write_text(out / HTML_FILE, _template().render(context))
 
 
@@ -77,7 +81,7 @@ def report_context(
         "cell_order": _CELL_ORDER,
         "severities": tuple(reversed(SEVERITIES)),
         "run_id": run.get("id") or "",
-        "verdict": _verdict(results, fail_on),
+        "verdict": verdict_view(decide(run, results, fail_on=fail_on), strings),
         "summary": summarise(results),
         "check_table": _check_table(results),
         "scope": _scope(run, strings),
@@ -122,9 +126,48 @@ def plural(forms: Mapping[str, str], count: int, **values: Any) -> str:
     return forms["one" if count == 1 else "other"].format(count=count, **values)
 
 
-def _verdict(results: Records, fail_on: Severity) -> dict[str, Any]:
-    count = len(failing(results, fail_on=fail_on))
-    return {"passed": count == 0, "fail_on": fail_on.value, "failing": count}
+_VERDICT_LOOK: Mapping[str, tuple[str, str]] = {
+    "passed": ("pass", "✓"),
+    "failed": ("fail", "✗"),
+    "not_tested": ("not-tested", "○"),
+    "aborted": ("aborted", "!"),
+    "interrupted": ("interrupted", "!"),
+}
+
+
+def verdict_view(verdict: Verdict, strings: Mapping[str, Any]) -> dict[str, Any]:
+    """The verdict box: status word, css class, symbol, reasons in the report's language, coverage, errors."""
+    css, symbol = _VERDICT_LOOK[verdict.status]
+    percent = int(verdict.coverage * 100)
+    return {
+        "status": verdict.status,
+        "passed": verdict.passed,
+        "css": css,
+        "symbol": symbol,
+        "label": strings["verdict_status"][verdict.status],
+        "exit_code": verdict.exit_code,
+        "reasons": [reason_text(reason, strings) for reason in verdict.details],
+        "fail_on": verdict.fail_on.value,
+        "failing": verdict.failing,
+        "errors": verdict.errors,
+        "coverage": str(strings["verdict_coverage"]).format(
+            tested=verdict.tested, items=verdict.items, percent=percent, minimum=f"{verdict.min_coverage * 100:g}"
+        ),
+    }
+
+
+def reason_text(reason: Any, strings: Mapping[str, Any]) -> str:
+    """A verdict reason in the report's language (a reason code the strings do not know: the `other` form)."""
+    forms = strings["verdict_reasons"]
+    values = dict(reason.values)
+    if "threshold" in values:
+        values["threshold"] = strings["severities"].get(values["threshold"], values["threshold"])
+    template = forms.get(reason.code)
+    if template is None:
+        return str(forms["other"]).format(detail=values.get("detail") or reason.text)
+    if isinstance(template, Mapping):
+        return plural(template, int(values.pop("count")), **values)
+    return str(template).format(**values)
 
 
 def _check_table(results: Records) -> list[dict[str, Any]]:
@@ -175,7 +218,7 @@ def token_issuer(target: Mapping[str, Any], strings: Mapping[str, Any]) -> str |
     None when the record says nothing about either."""
     issuer = target.get("token_issuer")
     if issuer:
-        return str(issuer)
+        return _translated_issuer(str(issuer), strings)
     if "keycloak_url" not in target:
         return None
     if target["keycloak_url"]:
@@ -183,6 +226,22 @@ def token_issuer(target: Mapping[str, Any], strings: Mapping[str, Any]) -> str |
             realm=target.get("realm") or "?", url=target["keycloak_url"]
         )
     return str(strings["token_issuer_backend"])
+
+
+_ISSUER_KEYCLOAK = re.compile(r"Keycloak realm (?P<realm>\S+) at (?P<url>\S+)")
+_ISSUER_BACKEND = re.compile(r"the backend itself \((?P<operation>.+)\)")
+
+
+def _translated_issuer(issuer: str, strings: Mapping[str, Any]) -> str:
+    """The identity source's English description of the issuer in the report's language (the forms the
+    sources write; anything else is shown as written)."""
+    if issuer == "pre-issued tokens":
+        return str(strings["token_issuer_preissued"])
+    if match := _ISSUER_KEYCLOAK.fullmatch(issuer):
+        return str(strings["token_issuer_keycloak"]).format(**match.groupdict())
+    if match := _ISSUER_BACKEND.fullmatch(issuer):
+        return str(strings["token_issuer_backend_operation"]).format(**match.groupdict())
+    return issuer
 
 
 def _method(results: Records, catalogue: RequirementCatalogue) -> list[dict[str, Any]]:

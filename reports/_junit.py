@@ -8,32 +8,51 @@ from pathlib import Path
 
 from reports._evidence import evidence_text, xml_safe
 from reports._findings import write_text
-from reports._records import Outcome, Records, ResultRecord, RunRecord, result_sort_key
+from reports._records import Outcome, Records, ResultRecord, RunRecord, Severity, result_sort_key
+from reports.verdict import Verdict, decide, fail_on_of
 
 JUNIT_FILE = "junit.xml"
 _RUN_PROPERTIES = ("id", "profile", "profile_sha256", "openapi_sha256", "harness_version", "harness_commit")
 
 
-def write_junit(out_dir: Path | str, run: RunRecord, results: Records) -> Path:
-    """Write `junit.xml` into `out_dir`: classname = check id, name = `METHOD path [variant]`."""
+def write_junit(out_dir: Path | str, run: RunRecord, results: Records, *, fail_on: Severity | None = None) -> Path:
+    """Write `junit.xml` into `out_dir`: classname = check id, name = `METHOD path [variant]`.
+
+    The run's verdict is a suite property (`digasec.verdict`); a verdict other than passed is also a failing test
+    case `digasec.verdict` listing its reasons, so a CI that reads only JUnit is not green when the gate is not."""
     ordered = sorted(results, key=result_sort_key)
+    verdict = decide(run, ordered, fail_on=fail_on or fail_on_of(run))
+    cases = [_testcase(result) for result in ordered]
+    if not verdict.passed:
+        cases.insert(0, _verdict_case(verdict))
     counts = Counter(result.outcome for result in ordered)
     attributes = {
         "name": "digasec",
-        "tests": str(len(ordered)),
-        "failures": str(counts[Outcome.FAIL]),
+        "tests": str(len(cases)),
+        "failures": str(counts[Outcome.FAIL] + (0 if verdict.passed else 1)),
         "errors": str(counts[Outcome.ERROR]),
         "skipped": str(counts[Outcome.SKIP]),
         "time": _seconds(sum(result.duration_s for result in ordered)),
     }
     root = ET.Element("testsuites", attributes)
     suite = ET.SubElement(root, "testsuite", {**attributes, "timestamp": xml_safe(str(run.get("started") or ""))})
-    _properties(suite, run)
-    for result in ordered:
-        suite.append(_testcase(result))
+    _properties(suite, run, verdict)
+    suite.extend(cases)
     ET.indent(root)
     text = '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
     return write_text(Path(out_dir) / JUNIT_FILE, text)
+
+
+VERDICT_CASE = "digasec.verdict"
+
+
+def _verdict_case(verdict: Verdict) -> ET.Element:
+    """The run's verdict as a failing test case (only written when the verdict is not passed)."""
+    case = ET.Element("testcase", {"classname": VERDICT_CASE, "name": verdict.status, "time": _seconds(0)})
+    message = f"verdict {verdict.status.replace('_', ' ').upper()} (exit code {verdict.exit_code})"
+    failure = ET.SubElement(case, "failure", {"message": xml_safe(message), "type": verdict.status})
+    failure.text = xml_safe("\n".join(f"- {reason}" for reason in verdict.reasons))
+    return case
 
 
 def testcase_name(result: ResultRecord) -> str:
@@ -41,10 +60,16 @@ def testcase_name(result: ResultRecord) -> str:
     return f"{name} [{result.variant}]" if result.variant else name
 
 
-def _properties(suite: ET.Element, run: RunRecord) -> None:
+def _properties(suite: ET.Element, run: RunRecord, verdict: Verdict) -> None:
     properties = ET.SubElement(suite, "properties")
     target = run.get("target") or {}
-    values = {f"run.{key}": run.get(key) for key in _RUN_PROPERTIES}
+    values: dict[str, object] = {
+        "digasec.verdict": verdict.status,
+        "digasec.exit_code": verdict.exit_code,
+        "digasec.verdict.reasons": "; ".join(verdict.reasons),
+        "digasec.coverage": f"{verdict.tested}/{verdict.items}",
+    }
+    values.update({f"run.{key}": run.get(key) for key in _RUN_PROPERTIES})
     values.update({f"target.{key}": value for key, value in target.items()})
     for name, value in values.items():
         if value not in (None, ""):

@@ -74,18 +74,34 @@ def test_run_without_keycloak_names_the_backend_and_has_no_keycloak_rows(
     assert rows[field["backend_version"]] == "0.4.0"
 
 
-def test_the_run_records_token_issuer_is_shown_as_written(tmp_path: Path) -> None:
-    field = labels("en")
-    backend = {**BACKEND_TARGET, "token_issuer": "the backend itself (POST /v1/auth/login)"}
-    rows = scope_rows(tmp_path / "backend", backend)
-    assert rows[field["token_issuer"]] == "the backend itself (POST /v1/auth/login)"
+@pytest.mark.parametrize(
+    ("lang", "backend", "tokens", "keycloak"),
+    [
+        ("en", "the backend itself (POST /v1/auth/login)", "pre-issued tokens",
+         "Keycloak realm “diga-demo” at http://127.0.0.1:8080"),
+        ("de", "das Backend selbst (POST /v1/auth/login)", "vorab ausgestellte Tokens",
+         "Keycloak-Realm „diga-demo“ unter http://127.0.0.1:8080"),
+    ],
+)
+def test_the_run_records_token_issuer_is_shown_in_the_reports_language(
+    tmp_path: Path, lang: str, backend: str, tokens: str, keycloak: str
+) -> None:
+    field = labels(lang)
+    target = {**BACKEND_TARGET, "token_issuer": "the backend itself (POST /v1/auth/login)"}
+    rows = scope_rows(tmp_path / "backend", target, lang=lang)
+    assert rows[field["token_issuer"]] == backend
     assert field["keycloak_version"] not in rows
-    tokens = {**BACKEND_TARGET, "token_issuer": "pre-issued tokens"}
-    assert scope_rows(tmp_path / "tokens", tokens)[field["token_issuer"]] == "pre-issued tokens"
-    keycloak = {**KEYCLOAK_TARGET, "token_issuer": "Keycloak realm diga-demo at http://127.0.0.1:8080"}
-    rows = scope_rows(tmp_path / "keycloak", keycloak)
-    assert rows[field["token_issuer"]] == "Keycloak realm diga-demo at http://127.0.0.1:8080"
+    target = {**BACKEND_TARGET, "token_issuer": "pre-issued tokens"}
+    assert scope_rows(tmp_path / "tokens", target, lang=lang)[field["token_issuer"]] == tokens
+    target = {**KEYCLOAK_TARGET, "token_issuer": "Keycloak realm diga-demo at http://127.0.0.1:8080"}
+    rows = scope_rows(tmp_path / "keycloak", target, lang=lang)
+    assert rows[field["token_issuer"]] == keycloak
     assert rows[field["keycloak_version"]] == "26.7.3"
+
+
+def test_an_unknown_token_issuer_is_shown_as_written(tmp_path: Path) -> None:
+    target = {**BACKEND_TARGET, "token_issuer": "a gateway of its own"}
+    assert scope_rows(tmp_path, target)[labels("en")["token_issuer"]] == "a gateway of its own"
 
 
 def test_a_run_record_without_target_says_not_recorded(tmp_path: Path) -> None:

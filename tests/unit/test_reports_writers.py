@@ -179,7 +179,9 @@ def written(tmp_path: Path) -> Path:
 def test_findings_round_trip_keeps_run_and_results(written: Path) -> None:
     assert json.loads((written / "findings.json").read_text(encoding="utf-8"))["schema"] == SCHEMA
     document = load_findings(written / "findings.json")
+    verdict = document.run.pop("verdict")
     assert document.run == sample_run()
+    assert (verdict["status"], verdict["exit_code"]) == ("failed", 1)
     key = lambda r: (r.check, r.path, r.method, r.variant or "")  # noqa: E731
     assert document.results == sorted(sample_results(), key=key)
 
@@ -296,15 +298,17 @@ def test_junit_counts_match_the_records(tmp_path: Path) -> None:
     suite = root.find("testsuite")
     assert suite is not None
     cases = suite.findall("testcase")
+    verdict_case, cases = cases[0], cases[1:]  # the failed verdict comes first
+    assert verdict_case.get("classname") == "digasec.verdict"
     outcomes = [r.outcome.value for r in results]
-    assert len(cases) == len(results) == int(suite.get("tests", "-1"))
-    for element, outcome, attribute in (
-        ("failure", "fail", "failures"),
-        ("skipped", "skip", "skipped"),
-        ("error", "error", "errors"),
+    assert len(cases) + 1 == len(results) + 1 == int(suite.get("tests", "-1"))
+    for element, outcome, attribute, extra in (
+        ("failure", "fail", "failures", 1),
+        ("skipped", "skip", "skipped", 0),
+        ("error", "error", "errors", 0),
     ):
         marked = [case for case in cases if case.find(element) is not None]
-        assert len(marked) == outcomes.count(outcome) == int(suite.get(attribute, "-1")), element
+        assert len(marked) == outcomes.count(outcome) == int(suite.get(attribute, "-1")) - extra, element
 
 
 def test_junit_testcase_shape(tmp_path: Path) -> None:
@@ -390,8 +394,10 @@ def test_html_says_when_findings_json_is_missing(tmp_path: Path) -> None:
 def test_html_content(written: Path) -> None:
     html = write_html(written, sample_run(), sample_results()).read_text(encoding="utf-8")
     strings = load_strings()["en"]
-    assert '<div class="verdict fail">' in html
+    assert '<div class="verdict fail" id="verdict-status" data-status="failed">✗ FAILED</div>' in html
     assert "3 failed test items at or above severity “low”." in html
+    assert "1 test item ended in an error (server error, timeout or transport error)" in html
+    assert strings["verdict_error_count"].format(count=1) in html
     assert "1 test item was skipped" not in html
     assert "2 test items were skipped and not tested (section 7)." in html
     assert "\x00" not in html  # control characters of a response body are shown as escapes
@@ -425,13 +431,17 @@ def test_html_reproduction_command_uses_a_token_variable(written: Path) -> None:
 def test_html_passes_when_only_accepted_and_low_findings_remain(written: Path) -> None:
     results = [r for r in sample_results() if r.severity in (Severity.LOW, Severity.MEDIUM, Severity.INFO)
                or r.outcome is not Outcome.FAIL]
+    results = [r for r in results if r.outcome is not Outcome.ERROR]  # an item in error fails the verdict
     html = write_html(written, sample_run(), results, fail_on=Severity.MEDIUM).read_text(encoding="utf-8")
-    assert '<div class="verdict pass">' in html
+    assert 'class="verdict pass"' in html
+    assert "✓ PASSED" in html
 
 
 def test_html_of_an_empty_run_warns(tmp_path: Path) -> None:
     html = write_html(tmp_path, {}, [], lang="de").read_text(encoding="utf-8")
-    assert '<div class="verdict pass">' in html
+    assert 'class="verdict not-tested"' in html
+    assert "○ NICHT GEPRÜFT" in html
+    assert load_strings()["de"]["verdict_reasons"]["no_items"] in html
     assert load_strings()["de"]["verdict_empty"] in html
     assert load_strings()["de"]["findings_none"] in html
 
@@ -531,5 +541,5 @@ def test_reports_imports_neither_pytest_nor_the_network_nor_the_harness(tmp_path
 
 def test_public_names_are_all_exported() -> None:
     public = {name for name in dir(reports) if not name.startswith("_") and name != "annotations"}
-    modules = {"gate"}
+    modules = {"gate", "verdict"}
     assert set(reports.__all__) == public - modules
