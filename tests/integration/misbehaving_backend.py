@@ -110,6 +110,99 @@ if os.environ.get("FAULT_READY_STATUS"):
 # -- end of transport faults ---------------------------------------------------------------------------------------
 
 
+# ==== run-health faults (issue 13; tests/integration/test_run_health_e2e.py) ========================================
+# HEALTH_NOTES=1 replaces the /v1 operations above by an API of owned notes (POST/GET /v1/notes, GET/DELETE
+# /v1/notes/{note_id}; the owner is the token's `sub`). Faults, each switched by a variable:
+#   FAULT_KNOWN_TOKENS=A,B      only these tokens are accepted (forged ones are refused, as a real backend would)
+#   FAULT_STORE=FILE            every change of the notes is written to FILE (JSON), so a test counts what is left
+#   FAULT_REVOKE_AFTER=N        every token is refused (401) after N authenticated requests
+#   FAULT_FAIL_CREATES=K        the first K creations answer 500 (nothing is created)
+#   FAULT_SLOW_CREATE=S         a creation takes S seconds, stored before its answer is sent
+#   FAULT_EMPTY_SPEC=1          the OpenAPI document declares no operation at all
+if os.environ.get("HEALTH_NOTES") == "1" or os.environ.get("FAULT_EMPTY_SPEC") == "1":
+    import base64
+    import json
+    import threading
+    import uuid
+
+    from fastapi.routing import APIRoute
+    from pydantic import BaseModel
+
+    _health_lock = threading.Lock()
+    _health_notes: dict[str, dict[str, str]] = {}
+    _health_counts = {"authenticated": 0, "creations": 0}
+    app.router.routes[:] = [r for r in app.router.routes if not getattr(r, "path", "").startswith("/v1/")]
+    if os.environ.get("FAULT_EMPTY_SPEC") == "1":
+        for route in app.router.routes:
+            if isinstance(route, APIRoute):
+                route.include_in_schema = False
+    app.openapi_schema = None
+
+    class NoteIn(BaseModel):
+        title: str
+
+    def _health_store() -> None:
+        path = os.environ.get("FAULT_STORE")
+        if path:
+            with open(path + ".tmp", "w", encoding="utf-8") as handle:
+                json.dump({"notes": _health_notes}, handle)
+            os.replace(path + ".tmp", path)
+
+    def note_owner(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:  # noqa: B008
+        token = signed_in(credentials)
+        known = [known for known in os.environ.get("FAULT_KNOWN_TOKENS", "").split(",") if known]
+        if known and token not in known:
+            raise HTTPException(401, "unknown token")
+        with _health_lock:
+            _health_counts["authenticated"] += 1
+            revoke_after = int(os.environ.get("FAULT_REVOKE_AFTER", "0"))
+            if revoke_after and _health_counts["authenticated"] > revoke_after:
+                raise HTTPException(401, "token revoked")
+        payload = token.split(".")[1]
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except ValueError:
+            raise HTTPException(401, "bad token") from None
+        return str(claims.get("sub") or "")
+
+    if os.environ.get("HEALTH_NOTES") == "1":
+
+        @app.post("/v1/notes", status_code=201)
+        def create_note(note: NoteIn, owner: str = Depends(note_owner)) -> dict[str, str]:
+            with _health_lock:
+                _health_counts["creations"] += 1
+                if _health_counts["creations"] <= int(os.environ.get("FAULT_FAIL_CREATES", "0")):
+                    raise HTTPException(500, "database is down")
+                note_id = uuid.uuid4().hex
+                _health_notes[note_id] = {"owner": owner, "title": note.title}
+                _health_store()
+            time.sleep(float(os.environ.get("FAULT_SLOW_CREATE", "0")))
+            return {"id": note_id, "title": note.title}
+
+        @app.get("/v1/notes")
+        def list_notes(owner: str = Depends(note_owner)) -> list[dict[str, str]]:
+            return [{"id": key, "title": note["title"]} for key, note in _health_notes.items()
+                    if note["owner"] == owner]
+
+        @app.get("/v1/notes/{note_id}")
+        def read_note(note_id: str, owner: str = Depends(note_owner)) -> dict[str, str]:
+            note = _health_notes.get(note_id)
+            if note is None or note["owner"] != owner:
+                raise HTTPException(404, "no such note")
+            return {"id": note_id, "title": note["title"]}
+
+        @app.delete("/v1/notes/{note_id}", status_code=204)
+        def delete_note(note_id: str, owner: str = Depends(note_owner)) -> Response:
+            with _health_lock:
+                note = _health_notes.get(note_id)
+                if note is None or note["owner"] != owner:
+                    raise HTTPException(404, "no such note")
+                del _health_notes[note_id]
+                _health_store()
+            return Response(status_code=204)
+# ==== end of run-health faults =======================================================================================
+
+
 if __name__ == "__main__":
     import uvicorn
 

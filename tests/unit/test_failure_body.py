@@ -13,6 +13,7 @@ from fixtures.analysis.compare import FailureBodyRule, distinctive_values, failu
 from fixtures.api.catalogue import Operation
 from fixtures.engine.checks import Failure, Severity
 from fixtures.engine.context import CheckContext
+from fixtures.engine.health import RunHealth
 from fixtures.engine.http import Request
 from fixtures.identity import TestUser
 from fixtures.target.profile import CheckSettings
@@ -115,7 +116,8 @@ ATTACK = Request("GET", "/users/run-user1/notes")
 
 def ctx(failure_body: dict[str, object] | None = None) -> CheckContext:
     profile = SimpleNamespace(checks=CheckSettings(failure_body=failure_body))
-    return CheckContext(SimpleNamespace(profile=profile), "unauthenticated_access")  # type: ignore[arg-type]
+    return CheckContext(SimpleNamespace(profile=profile, health=RunHealth()),  # type: ignore[arg-type]
+                        "unauthenticated_access")
 
 
 def judge(context: CheckContext, body: dict[str, object], status: int = 200) -> None:

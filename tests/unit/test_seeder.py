@@ -72,10 +72,11 @@ def catalogue(doc: dict[str, Any] | None = None) -> Catalogue:
                            user_path_params=["user_id", "userId", "username", "sub"])
 
 
-def profile(*, exclude: list[str] | None = None, recipes: dict[str, RecipeSettings] | None = None) -> Profile:
+def profile(*, exclude: list[str] | None = None, recipes: dict[str, RecipeSettings] | None = None,
+            retries: int = 0) -> Profile:
     base = load_profile(PROJECT / "tests" / "targets" / "header_notes" / "profile.yaml")
     return base.model_copy(update={
-        "checks": base.checks.model_copy(update={"exclude": exclude or []}),
+        "checks": base.checks.model_copy(update={"exclude": exclude or [], "retries": retries}),
         "recipes": recipes or {},
     })
 
@@ -277,7 +278,7 @@ def test_a_5xx_is_reported_as_the_targets_failure_not_as_a_missing_recipe() -> N
     assert "database is down" in reason
     assert "recipe" not in reason
     assert "/api/items/{id}" in ledger.faults
-    assert target.calls.count("POST /api/items/") == 1  # no second body, no second user after a 5xx
+    assert target.calls.count("POST /api/items/") == 1  # retries: 0; no second body, no second user after a 5xx
     assert Ledger.from_dict(json.loads(json.dumps(ledger.to_dict()))).faults == ledger.faults
 
 
@@ -380,3 +381,61 @@ def test_without_exclusions_every_producer_and_deleter_is_used() -> None:
     assert all(entry.deleted for entry in ledger.entries)
     assert set(ledger.failures) == {"/reports/{report_id}"}
 
+
+
+# -- 5. a failing target while seeding: retried as checks.retries says ----------------------------------------
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fixtures.engine.seeder as seeder_module
+
+    monkeypatch.setattr(seeder_module.time, "sleep", lambda seconds: None)
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_a_5xx_while_seeding_is_tried_again_as_often_as_retries_says() -> None:
+    answers = iter([httpx.Response(503), httpx.Response(500), httpx.Response(201, json={"id": 7})])
+    target = Target(lambda r: next(answers))
+    seed = seeder(target, retries=2)
+    entry = seed.create("/api/items/{id}", seed.users["user1"], Ledger())
+    assert entry.object_id == "7"
+    assert target.calls.count("POST /api/items/") == 3
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_a_5xx_that_persists_is_a_target_fault_after_every_retry() -> None:
+    target = Target(lambda r: httpx.Response(500, json={"detail": "database is down"}))
+    seed = seeder(target, retries=3)
+    ledger = Ledger()
+    with pytest.raises(SeedError, match="answered HTTP 500") as err:
+        seed.create("/api/items/{id}", seed.users["user1"], ledger)
+    assert err.value.target_fault
+    assert "recipe" not in str(err.value)
+    assert target.calls.count("POST /api/items/") == 4
+    assert ledger.in_flight == {}
+
+
+# -- 6. creations in flight when the run is interrupted ---------------------------------------------------------
+def test_a_creation_interrupted_before_its_answer_is_reported_as_may_exist() -> None:
+    def interrupted(request: httpx.Request) -> httpx.Response:
+        raise KeyboardInterrupt
+
+    seed = seeder(Target(interrupted))
+    ledger = Ledger()
+    with pytest.raises(KeyboardInterrupt):
+        seed.create("/api/items/{id}", seed.users["user1"], ledger)
+    assert list(ledger.in_flight.values()) == ["POST /api/items/ by user1"]
+    problems = seed.delete_all(ledger)
+    assert len(problems) == 1
+    assert problems[0].startswith("may exist: POST /api/items/ by user1")
+    assert ledger.in_flight == {}
+
+
+def test_answered_creations_leave_nothing_in_flight() -> None:
+    refused = seeder(Target(lambda r: httpx.Response(422, json={"detail": "no"})))
+    ledger = Ledger()
+    with pytest.raises(SeedError):
+        refused.create("/api/items/{id}", refused.users["user1"], ledger)
+    seed = seeder(Target())
+    seed.create("/api/items/{id}", seed.users["user1"], ledger)
+    assert ledger.in_flight == {}
+    assert seed.delete_all(ledger) == []
