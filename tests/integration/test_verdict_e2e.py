@@ -102,7 +102,7 @@ def assert_one_verdict(scan: Scan, status: str, code: int) -> dict[str, Any]:
 def test_a_spec_without_operations_is_not_tested_everywhere(tmp_path: Path) -> None:
     result = scan(tmp_path, "empty")
     seen = assert_one_verdict(result, "not_tested", 4)
-    assert "the OpenAPI document has no operations: nothing was tested" in seen["findings"]["reasons"]
+    assert [detail["code"] for detail in seen["findings"]["details"]].count("empty_spec") == 1
     assert "The OpenAPI document has no operations: nothing was tested." in seen["html_box"]
     assert seen["sarif_invocation"]["executionSuccessful"] is False
     notifications = [n["descriptor"]["id"] for n in seen["sarif_invocation"]["toolExecutionNotifications"]]
