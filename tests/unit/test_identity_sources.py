@@ -535,3 +535,14 @@ def test_containers_launcher_needs_no_keycloak_image_without_a_keycloak_section(
     launcher = ContainersLauncher(load_profile(path), tmp_path, RUN.id)
     assert launcher._images() == [("containers.backend.image", "own-login:1")]
     assert launcher._service_addresses()["realm"] == ""
+
+
+def test_a_keycloak_login_form_that_posts_elsewhere_gets_no_password() -> None:
+    from fixtures.identity.keycloak_accounts import form_target
+
+    base = "http://127.0.0.1:8080/realms/r/protocol/openid-connect"
+    page = f"{base}/auth?client_id=c"
+    assert form_target(page, "/realms/r/login-actions/authenticate?x=1", base).startswith("http://127.0.0.1:8080/")
+    for action in ("http://127.0.0.1:9999/realms/r/login", "https://127.0.0.1:8080/login", "http://evil.test/x"):
+        with pytest.raises(IdentityError, match="no password is sent there"):
+            form_target(page, action, base)
