@@ -60,7 +60,7 @@ if os.environ.get("CRASH") == "1":
 
 
 
-# -- transport faults (wt-transport; tests/integration/test_transport_e2e.py) --------------------------------------
+# -- transport faults (tests/integration/test_transport_e2e.py) --------------------------------------
 # FAULT_TRICKLE=1: GET /v1/trickle answers 200 and then one byte every 200 ms (at most 60 s).
 # FAULT_ENDLESS=1: GET /v1/endless answers 200 and an endless fast body (at most 500 MB).
 # FAULT_REDIRECT_TO=URL: GET /v1/moved answers 302 with that Location (e.g. another loopback port).
