@@ -6,11 +6,13 @@ temporary directory. Scans are shared per session because each boots Keycloak.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,3 +189,53 @@ def engine() -> Iterator[Any]:
         pytest.fail(f"images {missing} are not built: run images/build.sh")
     yield client
     client.close()
+
+
+# -- one verdict in every output ---------------------------------------------------------------------------------
+# the verdict's word in the report, English and German (reports/i18n.yaml verdict_status)
+STATUS_WORDS = {"passed": ("PASSED", "BESTANDEN"), "failed": ("FAILED", "NICHT BESTANDEN"),
+                "not_tested": ("NOT TESTED", "NICHT GEPRÜFT"), "aborted": ("ABORTED", "ABGEBROCHEN"),
+                "interrupted": ("INTERRUPTED", "UNTERBROCHEN")}
+
+
+def verdicts(scan: Scan) -> dict[str, Any]:
+    """The verdict as each output states it."""
+    if not (scan.out / "findings.json").is_file():
+        pytest.fail(f"no findings.json (exit {scan.exit_code}):\n{scan.console[-3000:]}")
+    findings = scan.findings["run"]["verdict"]
+    suite = ET.parse(scan.out / "junit.xml").getroot().find("testsuite")
+    assert suite is not None
+    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    verdict_cases = [case for case in suite.iter("testcase") if case.get("classname") == "digasec.verdict"]
+    sarif = json.loads((scan.out / "results.sarif").read_text())["runs"][0]
+    page = (scan.out / "report.html").read_text()
+    start = page.index('<section id="verdict">')
+    box = html.unescape(page[start : page.index("</section>", start)])
+    return {
+        "findings": findings,
+        "junit": properties["digasec.verdict"],
+        "junit_failing_case": [case.get("name") for case in verdict_cases],
+        "sarif": sarif["properties"]["digasec/verdict"]["status"],
+        "sarif_invocation": sarif["invocations"][0],
+        "sarif_results": sarif["results"],
+        "html_status": page.split('data-status="', 1)[1].split('"', 1)[0],
+        "html_box": box,
+    }
+
+
+def assert_one_verdict(scan: Scan, status: str, code: int, *, console: bool = True) -> dict[str, Any]:
+    """The exit code is `code`, and findings.json, junit.xml, results.sarif and report.html
+    all state `status`; with `console`, the CLI printed the verdict's reasons too."""
+    seen = verdicts(scan)
+    assert scan.exit_code == code, scan.console[-3000:]
+    assert seen["findings"]["status"] == status
+    assert seen["findings"]["exit_code"] == code
+    assert seen["junit"] == status
+    assert seen["junit_failing_case"] == ([] if status == "passed" else [status])
+    assert seen["sarif"] == status
+    assert seen["sarif_invocation"]["exitCode"] == code
+    assert seen["html_status"] == status
+    assert any(word in seen["html_box"] for word in STATUS_WORDS[status]), seen["html_box"][:2000]
+    for reason in seen["findings"]["reasons"] if console else ():
+        assert reason in scan.console  # the CLI prints the same reasons
+    return seen

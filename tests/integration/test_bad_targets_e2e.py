@@ -13,7 +13,7 @@ import pytest
 
 from fixtures.target.launchers.base import free_port, wait_until_ready
 from fixtures.target.launchers.process import ManagedProcess
-from tests.integration.conftest import PROJECT, Scan, Staging, run_cli
+from tests.integration.conftest import PROJECT, Scan, Staging, assert_one_verdict, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +54,8 @@ def test_bad_answers_are_errors_not_verdicts(staging: Staging, tmp_path: Path) -
     assert outcome["/v1/huge"]["outcome"] == "pass"
     assert scan.exit_code == 1
     assert "ended in error" in scan.console
+    seen = assert_one_verdict(scan, "failed", 1)
+    assert "2 items ended in error" in " ".join(seen["findings"]["reasons"])
     assert all(len(exchange["response"]) < 10_000 for r in scan.results for exchange in r["evidence"])
 
 
@@ -62,3 +64,5 @@ def test_a_backend_that_dies_stops_the_run_with_exit_3(staging: Staging, tmp_pat
         scan = scan_of(staging, tmp_path, base_url)
     assert scan.exit_code == 3, scan.console[-3000:]
     assert "the backend stopped answering during the run" in scan.console
+    seen = assert_one_verdict(scan, "aborted", 3, console=False)
+    assert seen["sarif_invocation"]["executionSuccessful"] is False

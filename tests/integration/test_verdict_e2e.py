@@ -8,21 +8,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import html
 import json
 import secrets
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Scan, run_cli
+from tests.integration.conftest import Scan, assert_one_verdict, run_cli
 
 pytestmark = pytest.mark.integration
 APP = Path(__file__).with_name("verdict_backend.py")
-STATUS_WORDS = {"passed": "PASSED", "failed": "FAILED", "not_tested": "NOT TESTED"}
 PROFILE = """\
 name: verdict-{mode}
 environment: local
@@ -58,45 +54,6 @@ def scan(tmp_path: Path, mode: str) -> Scan:
     return run_cli("run", "--profile", str(profile), "--lang", "en", out=tmp_path / "out", env=env, timeout=600)
 
 
-def verdicts(scan: Scan) -> dict[str, Any]:
-    """The verdict as each output states it."""
-    if not (scan.out / "findings.json").is_file():
-        pytest.fail(f"no findings.json (exit {scan.exit_code}):\n{scan.console[-3000:]}")
-    findings = scan.findings["run"]["verdict"]
-    suite = ET.parse(scan.out / "junit.xml").getroot().find("testsuite")
-    assert suite is not None
-    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
-    verdict_cases = [case for case in suite.iter("testcase") if case.get("classname") == "digasec.verdict"]
-    sarif = json.loads((scan.out / "results.sarif").read_text())["runs"][0]
-    page = (scan.out / "report.html").read_text()
-    start = page.index('<section id="verdict">')
-    box = html.unescape(page[start : page.index("</section>", start)])
-    return {
-        "findings": findings,
-        "junit": properties["digasec.verdict"],
-        "junit_failing_case": [case.get("name") for case in verdict_cases],
-        "sarif": sarif["properties"]["digasec/verdict"]["status"],
-        "sarif_invocation": sarif["invocations"][0],
-        "sarif_results": sarif["results"],
-        "html_status": page.split('data-status="', 1)[1].split('"', 1)[0],
-        "html_box": box,
-    }
-
-
-def assert_one_verdict(scan: Scan, status: str, code: int) -> dict[str, Any]:
-    seen = verdicts(scan)
-    assert scan.exit_code == code, scan.console[-3000:]
-    assert seen["findings"]["status"] == status
-    assert seen["findings"]["exit_code"] == code
-    assert seen["junit"] == status
-    assert seen["junit_failing_case"] == ([] if status == "passed" else [status])
-    assert seen["sarif"] == status
-    assert seen["sarif_invocation"]["exitCode"] == code
-    assert seen["html_status"] == status
-    assert STATUS_WORDS[status] in seen["html_box"]
-    for reason in seen["findings"]["reasons"]:
-        assert reason in scan.console  # the CLI prints the same reasons
-    return seen
 
 
 def test_a_spec_without_operations_is_not_tested_everywhere(tmp_path: Path) -> None:
