@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import shlex
+import string
+from collections.abc import Mapping, Sequence
 
 from reports._records import Evidence, ResultRecord
 
@@ -41,12 +45,13 @@ def _parts(item: Evidence) -> tuple[tuple[str, str], tuple[str, str]]:
     return ("request", item.request), ("response", item.response)
 
 
-def curl_command(request: str, base_url: str | None) -> str | None:
+def curl_command(request: str, base_url: str | None, variables: Mapping[str, str] | None = None) -> str | None:
     """A shell command that repeats a recorded HTTP request; None when the text is not an HTTP request.
 
-    The Authorization credential becomes a shell variable named after its redaction marker
-    (`<redacted:token:user2>` -> `$TOKEN_USER2`, `<redacted:forged-token:alg_none>` -> `$FORGED_TOKEN_ALG_NONE`,
-    `$TOKEN` without a marker), so the command never carries a credential and the reader supplies their own.
+    A redacted credential becomes a shell variable: `variables` maps redaction labels (`token:user2`) to variable
+    names (`TOKEN_B`); without an entry the name comes from the label (`<redacted:token:user2>` -> `$TOKEN_USER2`,
+    `<redacted:forged-token:alg_none>` -> `$FORGED_TOKEN_ALG_NONE`, `$TOKEN` in an Authorization header without a
+    marker), so the command never carries a credential and the reader supplies their own.
     """
     head, _, body = request.replace("\r\n", "\n").partition("\n\n")
     lines = head.split("\n")
@@ -58,7 +63,7 @@ def curl_command(request: str, base_url: str | None) -> str | None:
     for line in lines[1:]:
         name, colon, value = line.partition(":")
         if colon and name.strip().lower() not in _CURL_SKIPS:
-            command.append("-H " + _header(name.strip(), value.strip()))
+            command.append("-H " + _header(name.strip(), value.strip(), variables or {}))
     if body:
         command.append("--data-raw " + shlex.quote(body))
     return " \\\n  ".join(command)
@@ -80,13 +85,133 @@ def _url(target: str, base_url: str | None) -> str:
     return '"$BASE_URL"' + shlex.quote(target)
 
 
-def _header(name: str, value: str) -> str:
-    if name.lower() not in ("authorization", "proxy-authorization"):
+def _header(name: str, value: str, variables: Mapping[str, str]) -> str:
+    if name.lower() in ("authorization", "proxy-authorization"):
+        scheme, _, _credential = value.partition(" ")
+        marker = _MARKER.search(value)
+        if scheme.lower() != "bearer":
+            return f'"{name}: $AUTHORIZATION"'
+        variable = _variable(marker.group(1), variables) if marker else "TOKEN"
+        return f'"{name}: Bearer ${variable}"'
+    if not _MARKER.search(value):
         return shlex.quote(f"{name}: {value}")
-    scheme, _, _credential = value.partition(" ")
-    marker = _MARKER.search(value)
-    variable = re.sub(r"[^A-Za-z0-9]+", "_", marker.group(1)).strip("_").upper() if marker else "TOKEN"
-    if scheme.lower() != "bearer":
-        variable = "AUTHORIZATION"
-        return f'"{name}: ${variable}"'
-    return f'"{name}: Bearer ${variable}"'
+    # a credential in another header or a cookie: the marker becomes a variable, the rest stays literal
+    parts = _MARKER.split(f"{name}: {value}")
+    quoted = [shlex.quote(part) if index % 2 == 0 else f'"${_variable(part, variables)}"'
+              for index, part in enumerate(parts) if part or index % 2]
+    return "".join(quoted)
+
+
+def _variable(label: str, variables: Mapping[str, str]) -> str:
+    return variables.get(label) or re.sub(r"[^A-Za-z0-9]+", "_", label).strip("_").upper()
+
+
+# -- reproduction: the attack, and for cross-user findings the short story around it ---------------------------------
+_STEP = {
+    "baseline": "{who} sends its own valid request (it succeeds)",
+    "attack": "the attack: {who}",
+    "proof": "{who} reads the object again (state proof)",
+    "reference": "for comparison: {who}",
+}
+# Forged tokens are not printed: `alg: none` and re-signed tokens carry the owner's real claims (identity, session
+# ids) and, where the backend accepts them, work like the owner's own credential until their exp. The reader builds
+# the same forgery from a token of their own instead; these commands do it as the harness does.
+_ALG_NONE_HEADER = base64.urlsafe_b64encode(json.dumps({"alg": "none", "typ": "JWT"}, separators=(",", ":"))
+                                            .encode()).decode().rstrip("=")
+_PY_CLAIMS = ("import base64,json,sys;h,p,s=sys.argv[1].split('.');"
+              "c=json.loads(base64.urlsafe_b64decode(p+'='*(-len(p)%4)));")
+_PY_ENCODE = "e=lambda v:base64.urlsafe_b64encode(json.dumps(v,separators=(',',':')).encode()).decode().rstrip('=');"
+_FORGERIES = {
+    "garbage": ("a random string that is not a JWT",
+                "\"$(head -c 36 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\\n')\""),
+    "alg_none": ("{base}'s claims under header alg: none, without a signature",
+                 f'"{_ALG_NONE_HEADER}.$(printf %s "${{base}}" | cut -d. -f2)."'),
+    "tampered_claims": ("{base}'s token with exp one day later and an added claim, the original signature",
+                        "\"$(python3 -c \"" + _PY_CLAIMS + _PY_ENCODE
+                        + "c['digasec']='tampered';'exp' in c and c.update(exp=c['exp']+86400);"
+                          "print(h+'.'+e(c)+'.'+s)\" \"${base}\")\""),
+    "hs256_resigned": ("{base}'s claims signed with HS256 under a random key",
+                       "\"$(python3 -c \"import hmac,hashlib,secrets;" + _PY_CLAIMS + _PY_ENCODE
+                       + "g=json.loads(base64.urlsafe_b64decode(h+'='*(-len(h)%4)));g['alg']='HS256';"
+                         "i=e(g)+'.'+p;m=hmac.new(secrets.token_bytes(32),i.encode(),hashlib.sha256).digest();"
+                         "print(i+'.'+base64.urlsafe_b64encode(m).decode().rstrip('='))\" \"${base}\")\""),
+}
+_DESCRIBED = {
+    "forged-token:expired": "an access token of {user} that has expired (wait at least 5 minutes past its exp)",
+    "expired-token": "an access token of {user} that has expired (wait at least 5 minutes past its exp)",
+    "forged-token:wrong_audience": "an access token of {user} issued to a client without the backend's audience",
+}
+_KINDS = {"token": "an access token", "cookie": "the session cookie", "csrf": "the CSRF token", "password":
+          "the password"}
+
+
+def reproduction(evidence: Sequence[Evidence], base_url: str | None) -> str | None:
+    """The commands that repeat a finding: where the evidence says which request is the attack, the numbered steps
+    (the owner's own request, the attack, the owner's re-read), each credential a shell variable (`$TOKEN_A` for
+    the first user that appears, `$TOKEN_B` for the next, ...), with comment lines saying what to put in each;
+    forged tokens are rebuilt from the reader's own token. Older evidence without roles: the first request."""
+    steps = [item for item in evidence if item.role and item.request]
+    if not any(item.role == "attack" for item in steps):
+        first = next((item for item in evidence if item.request), None)
+        return curl_command(first.request, base_url) if first else None
+    letters = _letters(steps)
+    variables: dict[str, str] = {}
+    setup: list[str] = []
+    commands: list[str] = []
+    for number, item in enumerate(steps, start=1):
+        labels = _MARKER.findall(item.request)
+        for label in labels:
+            _define(label, item.actor, letters, variables, setup)
+        command = curl_command(item.request, base_url, variables)
+        if command is None:
+            continue
+        who = _who(item.actor, letters)
+        if item.role == "attack" and item.actor != "anonymous":
+            who += " with " + " and ".join(f"${variables[label]}" for label in labels) if labels else ", no credential"
+        commands.append(f"# {number}. " + _STEP.get(item.role, "{who}").format(who=who) + f"\n{command}")
+    if not commands:
+        return None
+    return "\n".join([*setup, *commands]) if len(commands) > 1 or setup else commands[0]
+
+
+def _letters(steps: Sequence[Evidence]) -> dict[str, str]:
+    """User keys in order of appearance -> A, B, C, ... (`anonymous` gets none)."""
+    letters: dict[str, str] = {}
+    for item in steps:
+        if item.actor and item.actor != "anonymous" and item.actor not in letters:
+            letters[item.actor] = string.ascii_uppercase[len(letters) % 26]
+    return letters
+
+
+def _who(actor: str, letters: Mapping[str, str]) -> str:
+    if actor == "anonymous":
+        return "a caller without any credentials"
+    if actor in letters:
+        return f"user {letters[actor]} ({actor})"
+    return "the harness"
+
+
+def _define(label: str, actor: str, letters: dict[str, str], variables: dict[str, str], setup: list[str]) -> str:
+    """The variable for a redaction label (registered in `variables`), with a comment (or a command) in `setup`
+    saying how to fill it."""
+    if label in variables:
+        return variables[label]
+    kind, _, owner = label.partition(":")
+    if kind == "forged-token" and owner in _FORGERIES:
+        what, command = _FORGERIES[owner]
+        if "{base}" in command:
+            base = _define(f"token:{actor}", actor, letters, variables, setup) if actor else "TOKEN"
+            what, command = what.format(base="$" + base), command.replace("{base}", base)
+        setup.append(f"# $FORGED_TOKEN: {what}\nFORGED_TOKEN={command}")
+        variable = "FORGED_TOKEN"
+    elif label in _DESCRIBED:
+        variable = "EXPIRED_TOKEN" if "expired" in label else "OTHER_AUDIENCE_TOKEN"
+        setup.append(f"# ${variable}: " + _DESCRIBED[label].format(user=_who(actor, letters) if actor else "the user"))
+    elif owner and kind in _KINDS:
+        letters.setdefault(owner, string.ascii_uppercase[len(letters) % 26])
+        variable = f"{re.sub(r'[^A-Za-z0-9]+', '_', kind).upper()}_{letters[owner]}"
+        setup.append(f"# ${variable}: {_KINDS[kind]} of {_who(owner, letters)}")
+    else:
+        variable = _variable(label, {})
+    variables[label] = variable
+    return variable

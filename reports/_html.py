@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reports._evidence import clip, curl_command, xml_safe
+from reports._evidence import clip, reproduction, xml_safe
 from reports._findings import FINDINGS_FILE, file_sha256, write_text
 from reports._records import (
     OUTCOMES,
@@ -318,7 +318,7 @@ def _finding_item(result: ResultRecord, base_url: str | None, catalogue: Require
         "requirements": list(requirements),
         "verified": row.verified if row else True,
         "evidence": [_clipped(item) for item in evidence],
-        "curl": curl_command(evidence[0].request, base_url) if evidence and evidence[0].request else None,
+        "curl": reproduction(evidence, base_url),  # the attack (with its story), never the owner's request alone
     }
 
 

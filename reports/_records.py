@@ -67,13 +67,24 @@ OUTCOMES: tuple[str, ...] = tuple(outcome.value for outcome in Outcome)
 
 @dataclass(frozen=True, kw_only=True)
 class Evidence:
-    """One redacted exchange: the request and the response as HTTP text."""
+    """One redacted exchange: the request and the response as HTTP text; `role` says what the request is in the
+    check's story (one of EVIDENCE_ROLES; empty in older findings), `actor` who sent it (`user1`, `anonymous`)."""
 
     request: str = ""
     response: str = ""
+    role: str = ""
+    actor: str = ""
 
     def to_dict(self) -> dict[str, str]:
-        return {"request": self.request, "response": self.response}
+        item = {"request": self.request, "response": self.response}
+        item.update({name: value for name, value in (("role", self.role), ("actor", self.actor)) if value})
+        return item
+
+
+# Roles of evidence entries: `baseline` the owner's own valid request, `attack` the request that makes the finding
+# (the forged token, the missing credential, user B's request on A's object), `proof` the owner reading the object
+# to show its state before and after, `reference` any other request the check compared with.
+EVIDENCE_ROLES = ("baseline", "attack", "proof", "reference")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -227,6 +238,8 @@ def _evidence(raw: object, where: str) -> list[Evidence]:
             Evidence(
                 request=_text(item, "request", f"{where}: evidence[{index}]"),
                 response=_text(item, "response", f"{where}: evidence[{index}]"),
+                role=_text(item, "role", f"{where}: evidence[{index}]"),
+                actor=_text(item, "actor", f"{where}: evidence[{index}]"),
             )
         )
     return items

@@ -133,14 +133,15 @@ def test_account_existence_leak(operation: Operation, variant: str, ctx: CheckCo
         if differences:
             findings[case] = differences
     if findings:
+        severity, why = _grade(ctx, findings)
         parts = [f"{af.case_label(flow.kind, case)} vs {unknown_label}: {'; '.join(lines)}"
                  + _answers(observed[case][0].response, observed[af.UNKNOWN][0].response)
                  for case, lines in findings.items()]
         raise Failure(
             LEAK_TITLE,
             f"`{flow.label}` ({af.KIND_NAMES[flow.kind]}) tells accounts apart: " + " | ".join(parts)
-            + _advice(ctx, flow, findings),
-            severity=Severity.MEDIUM if af.EXISTING in findings else Severity.LOW,
+            + _advice(ctx, flow, findings) + why,
+            severity=severity,
         )
     status = observed[af.UNKNOWN][0].response.status_code
     compared = ", ".join(c for c in cases if c != af.UNKNOWN)
@@ -187,11 +188,12 @@ def test_account_existence_timing(operation: Operation, variant: str, ctx: Check
             f"{time.monotonic() - started:.1f} s, {load.describe()}")
     leaks = [case for case, verdict in verdicts.items() if verdict.leak]
     if leaks:
+        severity, why = _grade(ctx, leaks)
         raise Failure(
             TIMING_TITLE,
             f"`{flow.label}` ({af.KIND_NAMES[flow.kind]}) takes measurably different time: {summary} ({took})"
-            + _advice(ctx, flow, leaks) + load.caution(),
-            severity=Severity.MEDIUM if af.EXISTING in leaks else Severity.LOW,
+            + _advice(ctx, flow, leaks) + load.caution() + why,
+            severity=severity,
         )
     ctx.note += f"; {summary} ({took})"
 
@@ -734,6 +736,29 @@ def _not_refused_throughout(flow: af.AccountFlow, statuses: set[int], example: h
         why = "as invalid" if status in INVALID_REQUEST else "for lack of credentials"
         pytest.skip(f"`{flow.label}` refused every request {why} ({status}: {_excerpt(example.text)}) whichever "
                     "account it named: the harness's request does not fit the operation, so nothing was compared")
+
+
+# States of accounts that only the harness created (profile checks.production_states, PRODUCTION_STATES)
+HARNESS_STATES = {af.DISABLED: "disabled_account"}
+
+
+def _grade(ctx: CheckContext, cases: Iterable[str]) -> tuple[Severity, str]:
+    """The severity of a difference between `cases` and unknown accounts, and why where it is lowered. A difference
+    of existing accounts is medium. One only of accounts in a state the harness itself created (the account it
+    disabled; a stock Keycloak answers "Account is disabled") is info, unless the profile says that state occurs in
+    production (checks.production_states): then low, as an attacker meets such accounts."""
+    cases = set(cases)
+    if af.EXISTING in cases:
+        return Severity.MEDIUM, ""
+    declared = set(ctx.harness.profile.checks.production_states)
+    states = {HARNESS_STATES[case] for case in cases if case in HARNESS_STATES}
+    if not states or states & declared:
+        return Severity.LOW, ""
+    names = ", ".join(sorted(states))
+    return Severity.INFO, (
+        f". Graded info: only the account state the harness itself created differs ({names}), and the profile does "
+        f"not say such accounts occur in production; if they do, add it to checks.production_states"
+    )
 
 
 def _advice(ctx: CheckContext, flow: af.AccountFlow, cases: Iterable[str]) -> str:

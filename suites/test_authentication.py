@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
@@ -65,7 +66,7 @@ def test_unauthenticated_access(operation: Operation, ctx: CheckContext) -> None
     request, baseline = ctx.baseline(operation, owner)
     target = owner if operation.read_only else ctx.actor_for(operation, owner)
     attack = request if operation.read_only else ctx.request_for(operation, target)
-    response = ctx.send(attack, bearer=None, op=operation, creator=target)
+    response = ctx.send(attack, bearer=None, op=operation, creator=target, role="attack", actor="anonymous")
     _judge(
         ctx,
         response,
@@ -95,11 +96,55 @@ def test_invalid_token(operation: Operation, variant: str, ctx: CheckContext) ->
     # the forged token carries the claims of the account the attack is aimed at: a living one, never a test user's
     # where the call removes an account (the baseline has removed `owner`'s already)
     target = owner if operation.read_only else ctx.actor_for(operation, owner)
+    if variant == "expired":
+        _attack_with_expired_token(ctx, operation, request, baseline, owner, target)
+        return
     forged = _forge(variant, ctx, target)
     ctx.harness.redactor.add_secret(forged, f"forged-token:{variant}")
     attack = request if operation.read_only else ctx.request_for(operation, target)
-    response = ctx.send(attack, bearer=forged, op=operation, creator=target)
+    response = ctx.send(attack, bearer=forged, op=operation, creator=target, role="attack", actor=target.key)
     _judge(ctx, response, operation, baseline, attack, owner, f"with {description}", title, severity)
+
+
+def _attack_with_expired_token(
+    ctx: CheckContext, op: Operation, request: Request, baseline: httpx.Response, owner: TestUser, target: TestUser
+) -> None:
+    """Send the owner's request with a genuine expired token. An acceptance is tried again once the token is past
+    the next common clock-skew allowance (60 s, then 5 min), so that a backend allowing the usual skew is not
+    reported as one that ignores exp; the verdict names how far past exp the token was each time."""
+    title, _severity, _description = TOKEN_VARIANTS["expired"]
+    stale = _forge_expired(ctx, target)
+    accepted: list[float] = []
+    refused_at: float | None = None
+    attack = request if op.read_only else ctx.request_for(op, target)
+    while refused_at is None:
+        age = stale.age(_now())
+        response = ctx.send(attack, bearer=stale.token, op=op, creator=target, role="attack", actor=target.key)
+        how = f"with a genuine token of the owner {tokens.describe_age(age)} past its exp"
+        if _accepted(ctx, response, op, baseline, attack, owner, how) is None:
+            refused_at = age
+            break
+        accepted.append(age)
+        retry_at = tokens.next_probe_age(age)
+        if retry_at is None or op.removes_account:
+            break  # no later try: beyond every allowance, or the call may have removed the account
+        _sleep(max(stale.expires_at + retry_at - _now(), 0.0))
+        attack = request if op.read_only else ctx.request_for(op, target)
+    if not accepted:
+        ctx.note = (ctx.note + "; " if ctx.note else "") + (
+            f"refused a genuine token {tokens.describe_age(refused_at or 0.0)} past its exp")
+        return
+    level, why = tokens.grade_expired_acceptance(max(accepted), refused_at)
+    earlier = ", ".join(tokens.describe_age(a) for a in accepted[:-1])
+    also = f"; it was also accepted {earlier} past exp" if earlier else ""
+    untried = (" (not tried later: the call removes an account)"
+               if op.removes_account and level != "high" else "")
+    raise Failure(
+        title,
+        f"Expected 401 for `{op.label}` with a genuine expired token of the owner (the owner's valid request answered "
+        f"{baseline.status_code}): {why}{untried}{also}",
+        severity=Severity(level),
+    )
 
 
 def _judge(
@@ -113,22 +158,33 @@ def _judge(
     title: str,
     severity: Severity,
 ) -> None:
-    """A 2xx is a finding, unless its body says "refused" (JSend `status: fail`, ...) and carries none of the
-    owner's data (its canary, or distinctive values of the owner's own answer)."""
+    problem = _accepted(ctx, response, op, baseline, attack, owner, how)
+    if problem is not None:
+        raise Failure(title, problem, severity=severity)
+
+
+def _accepted(
+    ctx: CheckContext,
+    response: httpx.Response,
+    op: Operation,
+    baseline: httpx.Response,
+    attack: Request,
+    owner: TestUser,
+    how: str,
+) -> str | None:
+    """What the answer proves when the attack was accepted, or None when it was refused. A 2xx is an acceptance,
+    unless its body says "refused" (JSend `status: fail`, ...) and carries none of the owner's data (its canary,
+    or distinctive values of the owner's own answer); then the item's note says so."""
     concrete_path = attack.path
     if response.status_code >= 500:
         raise CheckError(f"`{op.method} {concrete_path}` {how} answered {response.status_code}: no verdict possible")
     if not response.is_success:
-        return
+        return None
     refusal = ctx.refused_in_body(response)
     status = f"`{response.status_code} {response.reason_phrase}`"
     if refusal is None:
-        raise Failure(
-            title,
-            f"Expected 401, got {status} for `{op.label}` {how} "
-            f"(the owner's valid request answered {baseline.status_code})",
-            severity=severity,
-        )
+        return (f"Expected 401, got {status} for `{op.label}` {how} "
+                f"(the owner's valid request answered {baseline.status_code})")
     leak = compare.owner_data_in(
         f"{_headers_text(response)}\n\n{response.text}",
         canaries=[owner.canary],
@@ -137,12 +193,9 @@ def _judge(
         asked=f"{attack.path} {attack.params} {attack.json}",
     )
     if leak is not None:
-        raise Failure(
-            title,
-            f"Got {status} for `{op.label}` {how}; the body says it refused ({refusal}), but it carries {leak}",
-            severity=severity,
-        )
+        return f"Got {status} for `{op.label}` {how}; the body says it refused ({refusal}), but it carries {leak}"
     ctx.note = f"answered {status} {how}, but its body says the request was refused: {refusal}"
+    return None
 
 
 def _headers_text(response: httpx.Response) -> str:
@@ -172,10 +225,7 @@ def _forge(variant: str, ctx: CheckContext, owner: TestUser | None = None) -> st
                     f"{NEEDS_KEYCLOAK[variant]}")
     identity = ctx.harness.identity
     if variant == "expired":
-        if not identity.can(SHORT_LIVED):
-            pytest.skip(f"the identity source {identity.provider!r} cannot mint a genuine expired token: that needs "
-                        "Keycloak admin rights (identity.provider keycloak_admin) for a short-lived harness client")
-        return _expired_token(ctx, owner)
+        return _forge_expired(ctx, owner).token
     if variant == "wrong_audience":
         if not identity.can(OTHER_AUDIENCE):
             pytest.skip(f"the identity source {identity.provider!r} has no client without the backend's audience: "
@@ -207,19 +257,54 @@ def _jwt_or_skip(credential: str) -> str:
     return credential
 
 
+_now = time.time  # module attributes, so that unit tests can run the expired variant on a clock of their own
+_sleep = time.sleep
+
+
+@dataclass(frozen=True)
+class StaleToken:
+    """A genuine token and the local time at which it expired."""
+
+    token: str
+    expires_at: float
+
+    def age(self, now: float) -> float:
+        """Seconds past exp at `now` (a lower bound: see forged_tokens.local_expiry)."""
+        return now - self.expires_at
+
+
 _expired_lock = threading.Lock()
-_expired: dict[str, str] = {}
+_expired: dict[str, StaleToken] = {}
 
 
-def _expired_token(ctx: CheckContext, owner: TestUser) -> str:
-    """A genuine token from the harness's short-lived client, used only once it is past exp plus leeway."""
+def _forge_expired(ctx: CheckContext, owner: TestUser) -> StaleToken:
+    """A genuine expired token of `owner`, or a skip that says why the run cannot have one."""
+    if not ctx.harness.env.keycloak_url:
+        pytest.skip(f"no Keycloak in this run (identity source {ctx.harness.identity.provider!r}): "
+                    f"{NEEDS_KEYCLOAK['expired']}")
+    identity = ctx.harness.identity
+    if not identity.can(SHORT_LIVED):
+        pytest.skip(f"the identity source {identity.provider!r} cannot mint a genuine expired token: that needs "
+                    "Keycloak admin rights (identity.provider keycloak_admin) for a short-lived harness client")
+    return _expired_token(ctx, owner)
+
+
+def _expired_token(ctx: CheckContext, owner: TestUser) -> StaleToken:
+    """A genuine token from the harness's short-lived client (one per account and process), returned once it is
+    past exp plus the profile's leeway (checks.expired_token_leeway_s)."""
     with _expired_lock:
         if owner.username not in _expired:
-            _expired[owner.username], _ = ctx.harness.tokens.fetch(owner, ctx.harness.identity.clients.short_lived)
-        token = _expired[owner.username]
-    _header, claims = tokens.decode_unverified(token)
-    usable_at = float(claims.get("exp", 0)) + ctx.harness.profile.checks.expired_token_leeway_s
-    wait = usable_at - time.time()
+            token, _ = ctx.harness.tokens.fetch(owner, ctx.harness.identity.clients.short_lived)
+            fetched_at = _now()
+            try:
+                _header, claims = tokens.decode_unverified(token)
+                expires_at = tokens.local_expiry(claims, fetched_at)
+            except ValueError as exc:
+                pytest.skip(f"the short-lived client's token cannot be used as an expired token: {exc}")
+            _expired[owner.username] = StaleToken(token, expires_at)
+        stale = _expired[owner.username]
+    ctx.harness.redactor.add_secret(stale.token, "expired-token")
+    wait = stale.expires_at + ctx.harness.profile.checks.expired_token_leeway_s - _now()
     if wait > 0:
-        time.sleep(wait)
-    return token
+        _sleep(wait)
+    return stale

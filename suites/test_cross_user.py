@@ -238,7 +238,7 @@ def test_cross_user_listing(operation: Operation, ctx: CheckContext) -> None:
     leaks, statuses, answered = [], [], False
     for user in ctx.users:
         request = ctx.request_for(operation, user)
-        response = ctx.send(request, bearer=ctx.token(user))
+        response = ctx.send(request, bearer=ctx.token(user), role="attack", actor=user.key)
         _no_server_error(response, operation, request.path, f"as {user.key}")
         statuses.append(f"{user.key}: {response.status_code}")
         answered = answered or ctx.succeeded(response)
@@ -271,7 +271,7 @@ def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) 
     attacker, victim = _pair(ctx, variant)
     request, baseline = ctx.baseline(operation, victim)
     attack = ctx.request_at(operation, attacker, request.path)  # the attacker's own query values, not the victim's
-    response = ctx.send(attack, bearer=ctx.token(attacker))
+    response = ctx.send(attack, bearer=ctx.token(attacker), role="attack", actor=attacker.key)
     _no_server_error(response, operation, request.path, f"as {attacker.key}")
     if not response.is_success:
         return
@@ -345,7 +345,8 @@ def test_cross_user_delete(operation: Operation, variant: str, ctx: CheckContext
         path = ctx.path_for(operation, victim, entry)
         before = _owner_read(ctx, reader, victim, path)
         _require_readable(ctx, [before], reader, victim, path, "before the attack")
-        response = ctx.send(ctx.request_at(operation, attacker, path), bearer=ctx.token(attacker))
+        response = ctx.send(ctx.request_at(operation, attacker, path), bearer=ctx.token(attacker), role="attack",
+                            actor=attacker.key)
         after = _owner_read(ctx, reader, victim, path)
         who = f"{attacker.key} sent `DELETE {path}` ({victim.key}'s object) and got `{response.status_code}`"
         after_refusal = ctx.refused_in_body(after)
@@ -402,7 +403,8 @@ def test_existence_oracle(operation: Operation, ctx: CheckContext) -> None:
 
     def ask(value: str) -> httpx.Response:
         path = fill_path(operation.path, {**params, id_param: value})
-        response = ctx.send(ctx.request_at(operation, attacker, path), bearer=ctx.token(attacker))
+        response = ctx.send(ctx.request_at(operation, attacker, path), bearer=ctx.token(attacker), role="attack",
+                            actor=attacker.key)
         _no_server_error(response, operation, path, f"as {attacker.key}")
         return response
 
@@ -489,7 +491,8 @@ def test_enumerable_id(operation: Operation, ctx: CheckContext) -> None:
         return
     for user, entry in shown:
         if user is not None:
-            ctx.send(ctx.request_at(operation, user, ctx.path_for(operation, user, entry)), bearer=ctx.token(user))
+            ctx.send(ctx.request_at(operation, user, ctx.path_for(operation, user, entry)), bearer=ctx.token(user),
+                     role="reference", actor=user.key)
     severity = Severity.HIGH if verdict.kind in COUNTER_KINDS or typed else Severity.MEDIUM
     raise Failure(title, f"{what}: {verdict.message}{typing}{excluded}", severity=severity)
 
@@ -534,7 +537,7 @@ def _read_proof(ctx: CheckContext, op: Operation, request: Request, baseline: ht
         if value and not contains_value(asked, value) and contains_value(text, value):
             return f"containing {victim.key}'s {label}: `{excerpt(text, value)}`"
     own_request = ctx.request_for(op, attacker)
-    own = ctx.send(own_request, bearer=ctx.token(attacker))
+    own = ctx.send(own_request, bearer=ctx.token(attacker), role="reference", actor=attacker.key)
     _no_server_error(own, op, own_request.path, f"as {attacker.key} (its own object)")
     literals = path_values(op.path, request.path)
     victims = compare.normalise(_shape(baseline), mask_literals=literals)
@@ -558,7 +561,7 @@ def _state_reader(ctx: CheckContext, op: Operation, what: str) -> Operation:
 
 
 def _owner_read(ctx: CheckContext, reader: Operation, owner: TestUser, path: str) -> httpx.Response:
-    response = ctx.send(ctx.request_at(reader, owner, path), bearer=ctx.token(owner))
+    response = ctx.send(ctx.request_at(reader, owner, path), bearer=ctx.token(owner), role="proof", actor=owner.key)
     _no_server_error(response, reader, path, f"as its owner {owner.key}")
     return response
 
@@ -604,7 +607,8 @@ def _attack_account(ctx: CheckContext, op: Operation, attacker_user: TestUser, v
     if not ctx.can_log_in(victim):
         raise CheckError(f"the throwaway account {victim.username} cannot log in right after its creation")
     path = ctx.path_for(op, victim, None)
-    response = ctx.send(ctx.request_at(op, attacker, path), bearer=ctx.token(attacker))
+    response = ctx.send(ctx.request_at(op, attacker, path), bearer=ctx.token(attacker), role="attack",
+                        actor=attacker.key)
     _no_server_error(response, op, path, f"as {attacker.key} ({attacker_user.key}'s stand-in)")
     who = (f"{attacker.key} (a throwaway account standing in for {attacker_user.key}) sent `{op.method} {path}` for "
            f"the account of {victim.key} (standing in for {victim_user.key}) and got `{response.status_code}`")
@@ -624,7 +628,8 @@ def _attack_write(ctx: CheckContext, op: Operation, attacker: TestUser, path: st
     responses = []
     for required_only in (False, True):
         attack = ctx.request_at(op, attacker, path, required_only=required_only)
-        response = ctx.send(attack, bearer=ctx.token(attacker), op=op, creator=attacker)
+        response = ctx.send(attack, bearer=ctx.token(attacker), op=op, creator=attacker, role="attack",
+                            actor=attacker.key)
         responses.append(response)
         if op.body_schema is None or response.status_code not in VALIDATION_STATUSES:
             break
@@ -686,7 +691,8 @@ def _deleted_id(ctx: CheckContext, resource: str, owner: TestUser) -> tuple[str 
         entry = ctx.harness.seeder.create(resource, owner, ctx.harness.created_here)
     except SeedError as exc:
         return None, str(exc)
-    response = ctx.send(ctx.request_at(deleter, owner, entry.path), bearer=ctx.token(owner))
+    response = ctx.send(ctx.request_at(deleter, owner, entry.path), bearer=ctx.token(owner), role="reference",
+                        actor=owner.key)
     if not ctx.succeeded(response):
         refusal = ctx.refused_in_body(response)
         return None, (f"{owner.key}'s own `DELETE {entry.path}` answered {response.status_code}"

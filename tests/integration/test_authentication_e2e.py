@@ -59,3 +59,39 @@ def test_evidence_is_redacted(demo_scan: Scan) -> None:
         assert result["evidence"], result
         for exchange in result["evidence"]:
             assert not JWT.search(exchange["request"] + exchange["response"]), exchange
+
+
+def test_expired_token_finding_says_how_far_past_exp_and_is_high_beyond_every_skew(demo_scan: Scan) -> None:
+    expired = [r for r in demo_scan.results if r["check"] == "invalid_token" and r["variant"] == "expired"
+               and r["outcome"] == "fail"]
+    assert expired, demo_scan.console[-3000:]
+    for result in expired:
+        # the backend ignores exp: re-tried beyond Spring's 60 s and .NET's 5 min skew, still accepted
+        assert re.search(r"accepted \d+ s \(\d+\.\d min\) past exp", result["message"]), result["message"]
+        assert result["severity"] == "high", result["message"]
+
+
+def test_secure_backend_refuses_the_expired_token_and_the_note_says_how_old_it_was(secure_scan: Scan) -> None:
+    expired = [r for r in secure_scan.results if r["check"] == "invalid_token" and r["variant"] == "expired"]
+    passed = [r for r in expired if r["outcome"] == "pass"]
+    assert passed, [r["outcome"] for r in expired]
+    assert all(re.fullmatch(r"refused a genuine token \d+ s past its exp", r.get("note", "")) for r in passed)
+
+
+def test_reproduction_of_a_cross_user_finding_is_user_bs_request(demo_scan: Scan) -> None:
+    from reports._evidence import reproduction
+    from reports._records import ResultRecord
+
+    fails = [ResultRecord.from_dict(r) for r in demo_scan.results if r["check"] == "cross_user_read"
+             and r["outcome"] == "fail"]
+    assert fails
+    for record in fails:
+        attacker, _, victim = (record.variant or "").partition("->")
+        attack = [item for item in record.evidence if item.role == "attack"]
+        assert [item.actor for item in attack] == [attacker], record.evidence
+        text = reproduction(record.evidence, None)
+        assert text is not None
+        assert f"# 1. user A ({victim}) sends its own valid request" in text, text
+        assert f"# 2. the attack: user B ({attacker}) with $TOKEN_B" in text, text
+    html = (demo_scan.out / "report.html").read_text()
+    assert "the attack: user B" in html

@@ -6,9 +6,13 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 
+import suites.test_authentication as auth
 from fixtures.analysis import forged_tokens as tokens
+from fixtures.engine.checks import Failure, Severity
+from fixtures.engine.http import Request
 from fixtures.identity.base import OTHER_AUDIENCE, SHORT_LIVED
 from suites.test_authentication import NOT_A_JWS, NOT_A_JWT, _forge
 
@@ -73,3 +77,113 @@ def test_forged_jwt_variants_forge_a_jwt_without_any_keycloak(variant: str) -> N
 
 def test_garbage_applies_to_every_credential() -> None:
     assert _forge("garbage", context("opaque")).count(".") == 0
+
+
+# -- the expired variant: how far past exp, re-tried beyond the common clock-skew allowances ------------------------
+class Clock:
+    """Time that passes only when the code under test sleeps (or a request is sent)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class SkewedBackend:
+    """Accepts a token up to `skew_s` past its exp (None: never looks at exp)."""
+
+    def __init__(self, clock: Clock, skew_s: float | None) -> None:
+        self.clock, self.skew_s, self.ages = clock, skew_s, []  # type: list[float]
+        self.expires_at = 0.0
+
+    def send(self, request: Any, *, bearer: str | None = None, role: str = "", **_: Any) -> httpx.Response:
+        assert role == "attack"
+        age = self.clock.now - self.expires_at
+        self.ages.append(age)
+        self.clock.now += 0.05
+        accepted = self.skew_s is None or age <= self.skew_s
+        return httpx.Response(200 if accepted else 401, json={"ok": True} if accepted else {"error": "expired"})
+
+
+def expired_run(skew_s: float | None, monkeypatch: pytest.MonkeyPatch, *, removes_account: bool = False) -> Any:
+    """Run the expired variant against a backend with `skew_s`; returns (backend, raised Failure or None, ctx)."""
+    clock = Clock()
+    backend = SkewedBackend(clock, skew_s)
+    monkeypatch.setattr(auth, "_now", clock.time)
+    monkeypatch.setattr(auth, "_sleep", clock.sleep)
+    monkeypatch.setattr(auth, "_expired", {})
+
+    def fetch(user: Any, client: str) -> tuple[str, float]:
+        issued = clock.now + 3600  # the IdP's clock is an hour ahead: the age must not depend on it
+        backend.expires_at = clock.now + 1
+        token = ".".join([tokens.encode_json_segment({"alg": "RS256"}),
+                          tokens.encode_json_segment({"sub": "u1", "iat": issued, "exp": issued + 1}), "c2ln"])
+        return token, 1.0
+
+    identity = SimpleNamespace(provider="keycloak_admin", can=lambda capability: capability == SHORT_LIVED,
+                               clients=SimpleNamespace(short_lived="short"))
+    harness = SimpleNamespace(
+        env=SimpleNamespace(keycloak_url="http://127.0.0.1:8080"), identity=identity,
+        tokens=SimpleNamespace(fetch=fetch), redactor=SimpleNamespace(add_secret=lambda value, label: None),
+        profile=SimpleNamespace(checks=SimpleNamespace(expired_token_leeway_s=5.0)),
+    )
+    owner = SimpleNamespace(username="u1", key="user1", canary="cnry")
+    ctx = SimpleNamespace(harness=harness, users=[owner], note="", send=backend.send,
+                          refused_in_body=lambda response: None, request_for=lambda op, user: REQUEST)
+    op = SimpleNamespace(removes_account=removes_account, read_only=True, label="GET /x", method="GET")
+    try:
+        auth._attack_with_expired_token(ctx, op, REQUEST, httpx.Response(200), owner, owner)  # type: ignore[arg-type]
+    except Failure as failure:
+        return backend, failure, ctx
+    return backend, None, ctx
+
+
+REQUEST = Request("GET", "/x")
+
+
+def test_a_backend_that_accepts_a_token_ten_minutes_past_exp_is_a_high_finding(monkeypatch: pytest.MonkeyPatch) -> None:
+    backend, failure, _ctx = expired_run(None, monkeypatch)
+    assert failure is not None
+    assert failure.severity is Severity.HIGH
+    assert backend.ages[-1] >= 300  # the proof is an acceptance beyond every common clock-skew allowance
+    assert [round(age) for age in backend.ages] == [5, 70, 310]
+    assert "accepted 310 s (5.2 min) past exp" in failure.message, failure.message
+    assert "also accepted 5 s, 70 s past exp" in failure.message
+
+
+def test_a_backend_that_refuses_the_expired_token_passes_and_says_how_old_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    backend, failure, ctx = expired_run(0, monkeypatch)
+    assert failure is None
+    assert len(backend.ages) == 1
+    assert 5 <= backend.ages[0] < 6
+    assert ctx.note == "refused a genuine token 5 s past its exp"
+
+
+def test_an_acceptance_within_springs_60_s_skew_is_low(monkeypatch: pytest.MonkeyPatch) -> None:
+    backend, failure, _ctx = expired_run(60, monkeypatch)
+    assert failure is not None
+    assert failure.severity is Severity.LOW
+    assert [round(age) for age in backend.ages] == [5, 70]
+    assert "accepted 5 s past exp, refused 70 s past exp" in failure.message
+    assert "within the 60 s clock skew" in failure.message
+
+
+def test_an_acceptance_within_dotnets_5_min_skew_is_medium(monkeypatch: pytest.MonkeyPatch) -> None:
+    _backend, failure, _ctx = expired_run(300, monkeypatch)
+    assert failure is not None
+    assert failure.severity is Severity.MEDIUM
+    assert "accepted 70 s past exp, refused 310 s (5.2 min) past exp" in failure.message
+
+
+def test_an_account_removal_is_not_retried_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    backend, failure, _ctx = expired_run(None, monkeypatch, removes_account=True)
+    assert len(backend.ages) == 1
+    assert failure is not None
+    assert failure.severity is Severity.LOW
+    assert "not tried later: the call removes an account" in failure.message

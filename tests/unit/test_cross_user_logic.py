@@ -220,7 +220,7 @@ class FakeContext:
     def token(self, user: TestUser) -> str:
         return "token"
 
-    def send(self, request: str, *, bearer: str) -> None:
+    def send(self, request: str, *, bearer: str, **_: Any) -> None:
         self.sent.append(request)
 
 

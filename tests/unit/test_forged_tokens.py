@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from fixtures.analysis import forged_tokens as tokens
 from fixtures.analysis.forged_tokens import (
     alg_none,
     b64url_decode,
@@ -170,3 +171,27 @@ def test_forgeries_refuse_tokens_that_are_not_jwts(forge: Callable[[str], str]) 
 @pytest.mark.parametrize("forge", [alg_none, tampered_claims, resigned_hs256, strip_signature])
 def test_forgeries_differ_from_the_original(forge: Callable[[str], str]) -> None:
     assert forge(TOKEN) != TOKEN
+
+
+def test_local_expiry_uses_the_lifetime_not_the_idps_clock() -> None:
+    assert tokens.local_expiry({"iat": 5000, "exp": 5060}, fetched_at=100.0) == 160.0
+    assert tokens.local_expiry({"exp": 5060}, fetched_at=100.0) == 5060.0
+    with pytest.raises(ValueError, match="no numeric exp"):
+        tokens.local_expiry({"iat": 5000, "exp": True}, fetched_at=100.0)
+
+
+def test_an_acceptance_is_retried_beyond_the_next_common_skew() -> None:
+    assert tokens.next_probe_age(5) == 70
+    assert tokens.next_probe_age(70) == 310
+    assert tokens.next_probe_age(310) is None
+
+
+@pytest.mark.parametrize(("accepted", "refused", "level"),
+                         [(5, 70, "low"), (59.9, None, "low"), (70, 310, "medium"), (300, None, "high")])
+def test_grade_of_an_expired_acceptance_by_how_far_past_exp(accepted: float, refused: float | None,
+                                                             level: str) -> None:
+    graded, why = tokens.grade_expired_acceptance(accepted, refused)
+    assert graded == level
+    assert f"accepted {tokens.describe_age(accepted)} past exp" in why
+    if refused is not None:
+        assert f"refused {tokens.describe_age(refused)} past exp" in why

@@ -355,7 +355,7 @@ def test_html_has_every_section_in_both_languages(written: Path, lang: str) -> N
 def test_html_german_uses_umlauts_and_formal_address(written: Path) -> None:
     html = write_html(written, sample_run(), sample_results(), lang="de").read_text(encoding="utf-8")
     assert "Übersprungene Prüfpunkte" in html
-    assert "Bevor Sie ihn ausführen" in html
+    assert "Bevor Sie sie ausführen" in html
     assert "3 fehlgeschlagene Prüfpunkte mit Schweregrad „niedrig“ oder höher." in html
     assert "NICHT BESTANDEN" in html
     assert " du " not in html.lower()
