@@ -116,6 +116,7 @@ def _attack_with_expired_token(
     stale = _forge_expired(ctx, target)
     accepted: list[float] = []
     refused_at: float | None = None
+    untried = ""
     attack = request if op.read_only else ctx.request_for(op, target)
     while refused_at is None:
         age = stale.age(_now())
@@ -125,9 +126,12 @@ def _attack_with_expired_token(
             refused_at = age
             break
         accepted.append(age)
-        retry_at = tokens.next_probe_age(age)
+        patience = ctx.harness.profile.checks.expired_token_patience_s
+        retry_at = tokens.next_probe_age(age, patience)
+        if retry_at is None and tokens.next_probe_age(age) is not None:
+            untried = f" (not tried later: checks.expired_token_patience_s is {patience:g} s)"
         if retry_at is None or op.removes_account:
-            break  # no later try: beyond every allowance, or the call may have removed the account
+            break  # no later try: beyond every allowance (or the profile's patience), or the account may be gone
         _sleep(max(stale.expires_at + retry_at - _now(), 0.0))
         attack = request if op.read_only else ctx.request_for(op, target)
     if not accepted:
@@ -137,8 +141,8 @@ def _attack_with_expired_token(
     level, why = tokens.grade_expired_acceptance(max(accepted), refused_at)
     earlier = ", ".join(tokens.describe_age(a) for a in accepted[:-1])
     also = f"; it was also accepted {earlier} past exp" if earlier else ""
-    untried = (" (not tried later: the call removes an account)"
-               if op.removes_account and level != "high" else "")
+    if op.removes_account and level != "high":
+        untried = " (not tried later: the call removes an account)"
     raise Failure(
         title,
         f"Expected 401 for `{op.label}` with a genuine expired token of the owner (the owner's valid request answered "

@@ -62,9 +62,11 @@ def harness_leftovers(env: Environment) -> list[str]:
 
 
 def auth_scan(staging: Staging, tmp_path: Path, *, flawed: bool) -> Scan:
-    """A scan limited to the authentication checks: the subject here is the run's clean-up, not the verdicts."""
+    """A scan limited to the authentication checks: the subject here is the run's clean-up, not the verdicts (the
+    expired-token variant is left out: on the flawed demo it waits minutes past exp, see test_authentication_e2e)."""
     return run_cli("run", "--profile", str(staging.profile(tmp_path, flawed=flawed)), "--", "-k",
-                   "unauthenticated_access or invalid_token", out=tmp_path / "out", env=staging.credentials())
+                   "unauthenticated_access or (invalid_token and not expired)", out=tmp_path / "out",
+                   env=staging.credentials())
 
 
 def test_external_run_leaves_no_user_or_client(staging: Staging, tmp_path: Path) -> None:

@@ -109,7 +109,8 @@ class SkewedBackend:
         return httpx.Response(200 if accepted else 401, json={"ok": True} if accepted else {"error": "expired"})
 
 
-def expired_run(skew_s: float | None, monkeypatch: pytest.MonkeyPatch, *, removes_account: bool = False) -> Any:
+def expired_run(skew_s: float | None, monkeypatch: pytest.MonkeyPatch, *, removes_account: bool = False,
+                patience_s: float = 310.0) -> Any:
     """Run the expired variant against a backend with `skew_s`; returns (backend, raised Failure or None, ctx)."""
     clock = Clock()
     backend = SkewedBackend(clock, skew_s)
@@ -129,7 +130,8 @@ def expired_run(skew_s: float | None, monkeypatch: pytest.MonkeyPatch, *, remove
     harness = SimpleNamespace(
         env=SimpleNamespace(keycloak_url="http://127.0.0.1:8080"), identity=identity,
         tokens=SimpleNamespace(fetch=fetch), redactor=SimpleNamespace(add_secret=lambda value, label: None),
-        profile=SimpleNamespace(checks=SimpleNamespace(expired_token_leeway_s=5.0)),
+        profile=SimpleNamespace(checks=SimpleNamespace(expired_token_leeway_s=5.0,
+                                                       expired_token_patience_s=patience_s)),
     )
     owner = SimpleNamespace(username="u1", key="user1", canary="cnry")
     ctx = SimpleNamespace(harness=harness, users=[owner], note="", send=backend.send,
@@ -179,6 +181,14 @@ def test_an_acceptance_within_dotnets_5_min_skew_is_medium(monkeypatch: pytest.M
     assert failure is not None
     assert failure.severity is Severity.MEDIUM
     assert "accepted 70 s past exp, refused 310 s (5.2 min) past exp" in failure.message
+
+
+def test_the_profiles_patience_bounds_the_wait_and_the_message_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    backend, failure, _ctx = expired_run(None, monkeypatch, patience_s=70)
+    assert [round(age) for age in backend.ages] == [5, 70]
+    assert failure is not None
+    assert failure.severity is Severity.MEDIUM
+    assert "not tried later: checks.expired_token_patience_s is 70 s" in failure.message
 
 
 def test_an_account_removal_is_not_retried_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:

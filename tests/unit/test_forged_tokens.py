@@ -184,6 +184,9 @@ def test_an_acceptance_is_retried_beyond_the_next_common_skew() -> None:
     assert tokens.next_probe_age(5) == 70
     assert tokens.next_probe_age(70) == 310
     assert tokens.next_probe_age(310) is None
+    assert tokens.next_probe_age(5, patience_s=70) == 70  # checks.expired_token_patience_s bounds the wait
+    assert tokens.next_probe_age(70, patience_s=70) is None
+    assert tokens.next_probe_age(5, patience_s=0) is None
 
 
 @pytest.mark.parametrize(("accepted", "refused", "level"),
