@@ -14,6 +14,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,6 +190,23 @@ def engine() -> Iterator[Any]:
         pytest.fail(f"images {missing} are not built: run images/build.sh")
     yield client
     client.close()
+
+
+@contextmanager
+def misbehaving_backend(tmp_path: Path, **faults: str) -> Iterator[str]:
+    """The misbehaving backend (tests/integration/misbehaving_backend.py) on a free loopback port, with the faults
+    its environment variables switch on; yields its base URL and stops it afterwards."""
+    port = free_port()
+    process = ManagedProcess(
+        "misbehaving", [sys.executable, "-m", "tests.integration.misbehaving_backend", str(port)],
+        env={**os.environ, **faults}, cwd=PROJECT, log=tmp_path / "misbehaving.log",
+    )
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}/health", timeout_s=60, what="misbehaving backend",
+                         alive=process.alive, log_tail=process.log_tail)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.stop()
 
 
 # -- one verdict in every output ---------------------------------------------------------------------------------

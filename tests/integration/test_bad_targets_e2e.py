@@ -3,34 +3,13 @@ non-JSON and huge bodies are handled; a backend that dies during the run stops i
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from fixtures.target.launchers.base import free_port, wait_until_ready
-from fixtures.target.launchers.process import ManagedProcess
-from tests.integration.conftest import PROJECT, Scan, Staging, assert_one_verdict, run_cli
+from tests.integration.conftest import Scan, Staging, assert_one_verdict, misbehaving_backend, run_cli
 
 pytestmark = pytest.mark.integration
-
-
-@contextmanager
-def misbehaving(tmp_path: Path, *, crash: bool) -> Iterator[str]:
-    port = free_port()
-    process = ManagedProcess(
-        "misbehaving", [sys.executable, "-m", "tests.integration.misbehaving_backend", str(port)],
-        env={**os.environ, "CRASH": "1" if crash else "0"}, cwd=PROJECT, log=tmp_path / "misbehaving.log",
-    )
-    try:
-        wait_until_ready(f"http://127.0.0.1:{port}/health", timeout_s=60, what="misbehaving backend",
-                         alive=process.alive, log_tail=process.log_tail)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.stop()
 
 
 def scan_of(staging: Staging, tmp_path: Path, base_url: str) -> Scan:
@@ -42,7 +21,7 @@ def scan_of(staging: Staging, tmp_path: Path, base_url: str) -> Scan:
 
 
 def test_bad_answers_are_errors_not_verdicts(staging: Staging, tmp_path: Path) -> None:
-    with misbehaving(tmp_path, crash=False) as base_url:
+    with misbehaving_backend(tmp_path, CRASH="0") as base_url:
         scan = scan_of(staging, tmp_path, base_url)
     outcome = {r["path"]: r for r in scan.results if r["check"] == "unauthenticated_access"}
     assert outcome["/v1/boom"]["outcome"] == "error", outcome["/v1/boom"]
@@ -60,7 +39,7 @@ def test_bad_answers_are_errors_not_verdicts(staging: Staging, tmp_path: Path) -
 
 
 def test_a_backend_that_dies_stops_the_run_with_exit_3(staging: Staging, tmp_path: Path) -> None:
-    with misbehaving(tmp_path, crash=True) as base_url:
+    with misbehaving_backend(tmp_path, CRASH="1") as base_url:
         scan = scan_of(staging, tmp_path, base_url)
     assert scan.exit_code == 3, scan.console[-3000:]
     assert "the backend stopped answering during the run" in scan.console

@@ -20,9 +20,7 @@ from pathlib import Path
 import pytest
 
 from fixtures import cli
-from fixtures.target.launchers.base import free_port, wait_until_ready
-from fixtures.target.launchers.process import ManagedProcess
-from tests.integration.conftest import PROJECT, Scan, assert_one_verdict, run_cli
+from tests.integration.conftest import PROJECT, Scan, assert_one_verdict, misbehaving_backend, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -53,17 +51,10 @@ class Backend:
 
 @contextmanager
 def backend(tmp_path: Path, **faults: str) -> Iterator[Backend]:
-    port = free_port()
+    """The misbehaving backend's API of owned notes, its store in a file the test reads."""
     store = tmp_path / "store.json"
-    env = {**os.environ, "HEALTH_NOTES": "1", "FAULT_STORE": str(store), **faults}
-    process = ManagedProcess("misbehaving", [sys.executable, "-m", "tests.integration.misbehaving_backend", str(port)],
-                             env=env, cwd=PROJECT, log=tmp_path / "backend.log")
-    try:
-        wait_until_ready(f"http://127.0.0.1:{port}/health", timeout_s=60, what="misbehaving backend",
-                         alive=process.alive, log_tail=process.log_tail)
-        yield Backend(f"http://127.0.0.1:{port}", store)
-    finally:
-        process.stop()
+    with misbehaving_backend(tmp_path, **{"HEALTH_NOTES": "1", "FAULT_STORE": str(store), **faults}) as base_url:
+        yield Backend(base_url, store)
 
 
 def profile(tmp_path: Path, target: Backend, *, retries: int = 1) -> Path:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,9 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.target.launchers.base import free_port, wait_until_ready
-from fixtures.target.launchers.process import ManagedProcess
-from tests.integration.conftest import PROJECT, Scan, run_cli
+from tests.integration.conftest import Scan, misbehaving_backend, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -35,21 +31,6 @@ def fake_token(sub: str) -> str:
 
 
 TOKENS = {"TRANSPORT_TOKEN1": fake_token("user-one"), "TRANSPORT_TOKEN2": fake_token("user-two")}
-
-
-@contextmanager
-def misbehaving(tmp_path: Path, **faults: str) -> Iterator[str]:
-    port = free_port()
-    process = ManagedProcess(
-        "misbehaving", [sys.executable, "-m", "tests.integration.misbehaving_backend", str(port)],
-        env={**os.environ, **faults}, cwd=PROJECT, log=tmp_path / "misbehaving.log",
-    )
-    try:
-        wait_until_ready(f"http://127.0.0.1:{port}/health", timeout_s=60, what="misbehaving backend",
-                         alive=process.alive, log_tail=process.log_tail)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.stop()
 
 
 @contextmanager
@@ -89,7 +70,7 @@ def scan(tmp_path: Path, base_url: str, extra: str = "", *, backend: str = "", n
 
 
 def test_trickle_endless_and_redirect_are_bounded(tmp_path: Path) -> None:
-    with counting_server() as (other, seen), misbehaving(
+    with counting_server() as (other, seen), misbehaving_backend(
         tmp_path, FAULT_TRICKLE="1", FAULT_ENDLESS="1", FAULT_REDIRECT_TO=f"{other}/stolen"
     ) as base_url:
         result = scan(tmp_path, base_url,
@@ -109,7 +90,7 @@ def test_trickle_endless_and_redirect_are_bounded(tmp_path: Path) -> None:
 
 
 def test_a_readiness_path_that_answers_401_means_up(tmp_path: Path) -> None:
-    with misbehaving(tmp_path, FAULT_READY_STATUS="401") as base_url:
+    with misbehaving_backend(tmp_path, FAULT_READY_STATUS="401") as base_url:
         up = scan(tmp_path, base_url, backend="  ready_path: /v1/ready\n", name="up")
         strict = scan(tmp_path, base_url, backend="  ready_path: /v1/ready\n  ready_status: [200]\n", name="strict")
     assert up.exit_code in (0, 1), up.console[-3000:]
@@ -121,7 +102,7 @@ def test_a_readiness_path_that_answers_401_means_up(tmp_path: Path) -> None:
 
 def test_rules_that_match_nothing_and_external_refs_are_profile_errors(tmp_path: Path) -> None:
     spec = tmp_path / "spec.json"
-    with counting_server() as (other, seen), misbehaving(tmp_path) as base_url:
+    with counting_server() as (other, seen), misbehaving_backend(tmp_path) as base_url:
         typo = scan(tmp_path, base_url, "checks:\n  exclude: ['GET /v1/bom']\n", name="typo")
         public = scan(tmp_path, base_url, "auth:\n  public_operations: ['GET /v1/text/']\n", name="public")
         document = json.loads(run_cli_fetch(f"{base_url}/openapi.json"))
@@ -150,7 +131,7 @@ def test_a_required_ref_cycle_is_a_profile_error(tmp_path: Path) -> None:
         "components": {"schemas": {"Node": {"type": "object", "required": ["child"],
                                             "properties": {"child": {"$ref": "#/components/schemas/Node"}}}}},
     }))
-    with misbehaving(tmp_path) as base_url:
+    with misbehaving_backend(tmp_path) as base_url:
         result = scan(tmp_path, base_url, backend=f"  openapi: {spec}\n", name="cycle")
     assert result.exit_code == 2, result.console[-3000:]
     assert "POST /v1/nodes: the request body requires itself" in result.console
