@@ -72,6 +72,7 @@ def report_context(
 ) -> dict[str, Any]:
     """Everything the template shows, as plain values."""
     strings = load_strings()[lang]
+    titles: Mapping[str, str] = strings.get("finding_titles") or {}  # the checks' English titles, translated
     catalogue = load_requirement_catalogue()
     return {
         "lang": lang,
@@ -89,10 +90,10 @@ def report_context(
         "catalogues": list(catalogue.catalogues.values()),
         "caveats": catalogue.caveats,
         "matrix": _matrix(results),
-        "findings": _findings(results, run, catalogue),
-        "accepted": _listing(results, Outcome.ACCEPTED),
+        "findings": _findings(results, run, catalogue, titles),
+        "accepted": _listing(results, Outcome.ACCEPTED, titles),
         "skipped": _skipped(results),
-        "errors": _listing(results, Outcome.ERROR),
+        "errors": _listing(results, Outcome.ERROR, titles),
         "integrity": _integrity(findings_path),
     }
 
@@ -284,18 +285,27 @@ def _cell(counts: Counter[str] | None) -> dict[str, Any] | None:
     return {"worst": parts[0][0], "parts": parts}
 
 
-def _findings(results: Records, run: RunRecord, catalogue: RequirementCatalogue) -> list[dict[str, Any]]:
+def _findings(
+    results: Records, run: RunRecord, catalogue: RequirementCatalogue, titles: Mapping[str, str]
+) -> list[dict[str, Any]]:
     groups: dict[str, list[ResultRecord]] = defaultdict(list)
     for result in results:
         if result.outcome is Outcome.FAIL:
             groups[result.title or result.check].append(result)
     base_url = (run.get("target") or {}).get("base_url")
-    rendered = [_finding_group(title, members, base_url, catalogue) for title, members in groups.items()]
+    rendered = [
+        _finding_group(titles.get(title, title), members, base_url, catalogue, titles)
+        for title, members in groups.items()
+    ]
     return sorted(rendered, key=lambda group: (-group["rank"], check_sort_key(group["check"]), group["title"]))
 
 
 def _finding_group(
-    title: str, members: list[ResultRecord], base_url: str | None, catalogue: RequirementCatalogue
+    title: str,
+    members: list[ResultRecord],
+    base_url: str | None,
+    catalogue: RequirementCatalogue,
+    titles: Mapping[str, str],
 ) -> dict[str, Any]:
     members = sorted(members, key=lambda result: (operation_sort_key(result), result.variant or ""))
     worst = max(members, key=lambda result: severity_rank(result.severity))
@@ -304,16 +314,18 @@ def _finding_group(
         "check": worst.check,
         "severity": _severity(worst),
         "rank": severity_rank(worst.severity),
-        "items": [_finding_item(result, base_url, catalogue) for result in members],
+        "items": [_finding_item(result, base_url, catalogue, titles) for result in members],
     }
 
 
-def _finding_item(result: ResultRecord, base_url: str | None, catalogue: RequirementCatalogue) -> dict[str, Any]:
+def _finding_item(
+    result: ResultRecord, base_url: str | None, catalogue: RequirementCatalogue, titles: Mapping[str, str]
+) -> dict[str, Any]:
     row = _row(catalogue, result.check)
     requirements = result.requirements or (row.labels() if row else [])
     evidence = result.evidence
     return {
-        "result": _fields(result),
+        "result": _fields(result, titles),
         "operation": result.operation,
         "requirements": list(requirements),
         "verified": row.verified if row else True,
@@ -330,22 +342,23 @@ def _clipped(item: Evidence) -> dict[str, Any]:
     return clipped
 
 
-def _listing(results: Records, outcome: Outcome) -> list[dict[str, Any]]:
+def _listing(results: Records, outcome: Outcome, titles: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     chosen = [result for result in results if result.outcome is outcome]
     chosen.sort(key=lambda result: (check_sort_key(result.check), operation_sort_key(result)))
     return [
-        {"result": _fields(result), "operation": result.operation, "acceptance": _acceptance(result)}
+        {"result": _fields(result, titles or {}), "operation": result.operation, "acceptance": _acceptance(result)}
         for result in chosen
     ]
 
 
-def _fields(result: ResultRecord) -> dict[str, Any]:
-    """The record fields the template shows, as plain strings (severity by its findings.json name, or None)."""
+def _fields(result: ResultRecord, titles: Mapping[str, str]) -> dict[str, Any]:
+    """The record fields the template shows, as plain strings (severity by its findings.json name, or None; the
+    title in the report's language where `titles` knows it)."""
     return {
         "check": result.check,
         "variant": result.variant,
         "severity": _severity(result),
-        "title": result.title,
+        "title": titles.get(result.title, result.title) if result.title else result.title,
         "message": result.message,
         "reason": result.reason,
         "fingerprint": result.fingerprint,

@@ -493,7 +493,9 @@ def test_html_strings_have_the_same_keys_in_both_languages() -> None:
         return set().union(*(keys(item, f"{prefix}.{key}") for key, item in value.items()))
 
     strings = load_strings()
-    assert keys(strings["en"]) == keys(strings["de"])
+    # finding titles are English where they come from (the suites); only other languages list them
+    german = {key: value for key, value in strings["de"].items() if key != "finding_titles"}
+    assert keys(strings["en"]) == keys(german)
 
 
 # --- curl -------------------------------------------------------------------------------------------
