@@ -14,7 +14,8 @@ from tests.integration.conftest import Scan, Staging, run_cli
 
 pytestmark = pytest.mark.integration
 COMPARED = ("unauthenticated_access", "invalid_token", "cross_user_read", "cross_user_write", "cross_user_delete")
-SELECTION = " or ".join(COMPARED)
+# without the expired-token variant: on the flawed demo it waits past exp (proved in test_authentication_e2e)
+SELECTION = f"({' or '.join(COMPARED)}) and not expired"
 ADMIN_ONLY_VARIANTS = {"expired", "wrong_audience"}
 
 
