@@ -18,9 +18,10 @@ pytestmark = pytest.mark.integration
 
 def scan_with(staging: Staging, tmp_path: Path, name: str, *extra: str) -> Scan:
     profile = staging.profile(tmp_path, flawed=True)
-    # without the expired-token variant: on the flawed demo it waits minutes past exp (test_authentication_e2e)
-    return run_cli("run", "--profile", str(profile), *extra, "--", "-k", "invalid_token and not expired",
-                   out=tmp_path / name, env=staging.credentials())
+    # the expired-token variant without its re-tries past exp (minutes of waiting; see test_authentication_e2e)
+    profile.write_text(profile.read_text() + "checks:\n  expired_token_patience_s: 0\n")
+    return run_cli("run", "--profile", str(profile), *extra, "--", "-k", "invalid_token", out=tmp_path / name,
+                   env=staging.credentials())
 
 
 def fill(template: Path, target: Path, *, accept: int | None, expires: datetime.date) -> None:
