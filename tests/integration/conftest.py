@@ -157,6 +157,13 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
 
 
 # -- the Docker engine (containers and compose launchers) ------------------------------------------------------
+def left_behind(before: tuple[set[str], ...], after: tuple[set[str], ...]) -> set[str]:
+    """What exists after a run and did not before, as "container <id>", "network <id>", "volume <name>". Another run
+    on the same engine may remove its own containers meanwhile, so "nothing left behind" means nothing new."""
+    kinds = ("container", "network", "volume")
+    return {f"{kind} {name}" for kind, then, now in zip(kinds, before, after, strict=False) for name in now - then}
+
+
 KEYCLOAK_IMAGE = "digasec/keycloak:26.7.3"
 BACKEND_IMAGE = "digasec/demo-backend:local"
 

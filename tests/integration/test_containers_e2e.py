@@ -25,7 +25,16 @@ import pytest
 
 from fixtures.target.launchers.containers import LABEL_HOST, LABEL_PID, LABEL_ROLE, LABEL_RUN, ContainersLauncher
 from fixtures.target.profile import load_profile
-from tests.integration.conftest import BACKEND_IMAGE, KEYCLOAK_IMAGE, PROJECT, Scan, needs_docker, run_cli, start_run
+from tests.integration.conftest import (
+    BACKEND_IMAGE,
+    KEYCLOAK_IMAGE,
+    PROJECT,
+    Scan,
+    left_behind,
+    needs_docker,
+    run_cli,
+    start_run,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -120,7 +129,7 @@ def test_same_outcomes_as_the_process_launcher(containers_scan: ContainersScan, 
 @needs_docker
 def test_the_scan_leaves_no_container_behind(containers_scan: ContainersScan) -> None:
     assert containers_scan.scan.exit_code in (0, 1), containers_scan.scan.console[-3000:]
-    assert containers_scan.after == containers_scan.before
+    assert left_behind(containers_scan.before, containers_scan.after) == set()
 
 
 # -- failures you can act on ---------------------------------------------------------------------------------------
@@ -160,8 +169,8 @@ def test_a_container_that_exits_stops_the_run_with_its_log_and_removes_everythin
     assert "--- last lines of the log ---" in scan.console
     assert "no-such-option" in scan.console.split("--- last lines of the log ---", 1)[1]
     containers, networks = engine_state(engine)
-    assert containers == before[0] - {leftover.id}
-    assert networks == before[1]
+    assert leftover.id not in containers
+    assert left_behind(before, (containers, networks)) == set()
 
 
 @needs_docker
@@ -180,7 +189,7 @@ def test_a_service_that_never_gets_ready_times_out_with_its_log(engine: Any, tmp
     assert "the service 'slow' (digasec/demo-backend:local) did not accept connections on 127.0.0.1:" in scan.console
     assert "within 4 s" in scan.console
     assert "slow service waiting" in scan.console
-    assert engine_state(engine) == before
+    assert left_behind(before, engine_state(engine)) == set()
 
 
 @needs_docker
@@ -202,7 +211,7 @@ def test_ctrl_c_during_boot_removes_the_containers(engine: Any, tmp_path: Path) 
             process.wait()
     assert process.returncode != 0, output[-3000:]
     assert engine.containers.list(all=True, filters={"label": f"{LABEL_PID}={process.pid}"}) == []
-    assert engine_state(engine) == before
+    assert left_behind(before, engine_state(engine)) == set()
 
 
 def listeners(pids: set[int]) -> list[str]:
@@ -240,7 +249,7 @@ def test_host_network_servers_listen_on_loopback_only(engine: Any, tmp_path: Pat
         assert [a for a in addresses if not is_loopback(a)] == []
     finally:
         assert launcher.stop() == []
-    assert engine_state(engine) == before
+    assert left_behind(before, engine_state(engine)) == set()
 
 
 # -- the network mode for users' machines ------------------------------------------------------------------------
@@ -280,4 +289,4 @@ def test_bridge_network_publishes_on_loopback_only_and_containers_reach_keycloak
         assert inside["jwks_uri"].startswith("http://keycloak:8080/")  # keys come through the network name
     finally:
         assert launcher.stop() == []
-    assert engine_state(engine) == before
+    assert left_behind(before, engine_state(engine)) == set()
