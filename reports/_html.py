@@ -84,6 +84,7 @@ def report_context(
         "run_id": run.get("id") or "",
         "verdict": verdict_view(decide(run, results, fail_on=fail_on), strings),
         "summary": summarise(results),
+        "untested_skips": sum(1 for r in results if r.outcome is Outcome.SKIP and r.applies),
         "check_table": _check_table(results),
         "scope": _scope(run, strings),
         "method": _method(results, catalogue),
@@ -152,7 +153,8 @@ def verdict_view(verdict: Verdict, strings: Mapping[str, Any]) -> dict[str, Any]
         "failing": verdict.failing,
         "errors": verdict.errors,
         "coverage": str(strings["verdict_coverage"]).format(
-            tested=verdict.tested, items=verdict.items, percent=percent, minimum=f"{verdict.min_coverage * 100:g}"
+            tested=verdict.tested, items=verdict.applicable, percent=percent,
+            minimum=f"{verdict.min_coverage * 100:g}", not_applicable=verdict.not_applicable,
         ),
     }
 
@@ -361,6 +363,7 @@ def _fields(result: ResultRecord, titles: Mapping[str, str]) -> dict[str, Any]:
         "title": titles.get(result.title, result.title) if result.title else result.title,
         "message": result.message,
         "reason": result.reason,
+        "applies": result.applies,
         "fingerprint": result.fingerprint,
     }
 
@@ -377,13 +380,13 @@ def _acceptance(result: ResultRecord) -> dict[str, Any]:
 
 
 def _skipped(results: Records) -> list[dict[str, Any]]:
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    """Skips grouped by reason: first those that were not tested, then those that do not apply to the target."""
+    groups: dict[tuple[bool, str], list[dict[str, Any]]] = defaultdict(list)
     for item in _listing(results, Outcome.SKIP):
-        groups[str(item["result"].get("reason") or "")].append(item)
-    return [
-        {"reason": reason, "items": items}
-        for reason, items in sorted(groups.items(), key=lambda group: (-len(group[1]), group[0]))
-    ]
+        result = item["result"]
+        groups[result.get("applies", True), str(result.get("reason") or "")].append(item)
+    ordered = sorted(groups.items(), key=lambda group: (not group[0][0], -len(group[1]), group[0][1]))
+    return [{"reason": reason, "applies": applies, "items": items} for (applies, reason), items in ordered]
 
 
 def _integrity(findings_path: Path) -> dict[str, Any]:

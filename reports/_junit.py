@@ -89,7 +89,8 @@ def _testcase(result: ResultRecord) -> ET.Element:
         failure = ET.SubElement(case, "failure", {"message": xml_safe(result.title), "type": _severity(result)})
         failure.text = xml_safe(_failure_text(result))
     elif result.outcome is Outcome.SKIP:
-        ET.SubElement(case, "skipped", {"message": xml_safe(result.reason)})
+        reason = result.reason if result.applies else f"does not apply: {result.reason}"
+        ET.SubElement(case, "skipped", {"message": xml_safe(reason)})
     elif result.outcome is Outcome.ERROR:
         error = ET.SubElement(case, "error", {"message": xml_safe(result.reason or result.title)})
         error.text = xml_safe(_failure_text(result))

@@ -109,7 +109,8 @@ class Acceptance:
 class ResultRecord:
     """The result of one test item; `to_dict()` is its findings.json form (keys in this order).
 
-    `note` and `acceptance` are left out of the dict when absent, as findings.json always had them.
+    `note` and `acceptance` are left out of the dict when absent, as findings.json always had them; `applies` only
+    appears (as false) on a skip that does not apply.
     """
 
     check: str
@@ -128,6 +129,8 @@ class ResultRecord:
     duration_s: float = 0.0
     note: str | None = None
     acceptance: Acceptance | None = None
+    # False for a skip whose question does not apply to the target (not counted against gate.min_coverage)
+    applies: bool = True
 
     def __post_init__(self) -> None:
         # Guards against a caller that bypassed the types (a string where the enum belongs, a list for a tuple).
@@ -164,6 +167,8 @@ class ResultRecord:
             record["note"] = self.note
         if self.acceptance is not None:
             record["acceptance"] = self.acceptance.to_dict()
+        if not self.applies:
+            record["applies"] = False
         return record
 
     @classmethod
@@ -184,7 +189,9 @@ class ResultRecord:
         duration = raw.get("duration_s") or 0.0
         if not isinstance(duration, int | float) or isinstance(duration, bool):
             raise FindingsError(f"{where}: 'duration_s' must be a number, got {duration!r}")
-        variant, note = raw.get("variant"), raw.get("note")
+        variant, note, applies = raw.get("variant"), raw.get("note"), raw.get("applies", True)
+        if not isinstance(applies, bool):
+            raise FindingsError(f"{where}: 'applies' must be true or false, got {applies!r}")
         return cls(
             check=check,
             method=_text(raw, "method", where),
@@ -202,6 +209,7 @@ class ResultRecord:
             duration_s=float(duration),
             note=None if note is None else _text(raw, "note", where),
             acceptance=_acceptance(raw.get("acceptance"), where),
+            applies=applies,
         )
 
 

@@ -64,6 +64,7 @@ class Verdict:
     details: tuple[Reason, ...] = ()
     tested: int = 0
     items: int = 0
+    not_applicable: int = 0
     errors: int = 0
     failing: int = 0
     min_coverage: float = DEFAULT_MIN_COVERAGE
@@ -74,9 +75,14 @@ class Verdict:
         return self.status == "passed"
 
     @property
+    def applicable(self) -> int:
+        """Items whose question applies to the target: all but the skips that say they do not apply."""
+        return self.items - self.not_applicable
+
+    @property
     def coverage(self) -> float:
-        """Share of items that got a verdict (0 when there were none)."""
-        return self.tested / self.items if self.items else 0.0
+        """Share of the applicable items that got a verdict (0 when there were none)."""
+        return self.tested / self.applicable if self.applicable else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """findings.json's `run.verdict`."""
@@ -85,7 +91,8 @@ class Verdict:
             "exit_code": self.exit_code,
             "reasons": list(self.reasons),
             "details": [reason.to_dict() for reason in self.details],
-            "coverage": {"tested": self.tested, "items": self.items, "min_coverage": self.min_coverage},
+            "coverage": {"tested": self.tested, "items": self.items, "not_applicable": self.not_applicable,
+                         "min_coverage": self.min_coverage},
             "errors": self.errors,
             "fail_on": self.fail_on.value,
         }
@@ -108,11 +115,12 @@ def decide(run: Mapping[str, Any], results: Records, *, fail_on: Severity) -> Ve
     min_coverage = min_coverage_of(run)
     tested = sum(1 for result in results if result.outcome in _TESTED)
     errors = sum(1 for result in results if result.outcome is Outcome.ERROR)
+    not_applicable = sum(1 for result in results if result.outcome is Outcome.SKIP and not result.applies)
     failed = len(failing(results, fail_on=fail_on))
     reasons = [
         *_stopped(run),
         *_failures(failed, errors, fail_on),
-        *_not_tested(run, tested, len(results), min_coverage),
+        *_not_tested(run, tested, len(results), not_applicable, min_coverage),
     ]
     status = min((reason.status for reason in reasons), key=STATUSES.index, default="passed")
     return Verdict(
@@ -122,6 +130,7 @@ def decide(run: Mapping[str, Any], results: Records, *, fail_on: Severity) -> Ve
         details=tuple(reasons),
         tested=tested,
         items=len(results),
+        not_applicable=not_applicable,
         errors=errors,
         failing=failed,
         min_coverage=min_coverage,
@@ -154,7 +163,9 @@ def _failures(failed: int, errors: int, fail_on: Severity) -> list[Reason]:
     return reasons
 
 
-def _not_tested(run: Mapping[str, Any], tested: int, items: int, min_coverage: float) -> list[Reason]:
+def _not_tested(
+    run: Mapping[str, Any], tested: int, items: int, not_applicable: int, min_coverage: float
+) -> list[Reason]:
     reasons = []
     declared = [entry for entry in run.get("not_tested") or () if isinstance(entry, Mapping)]
     codes = {str(entry.get("code", "")) for entry in declared}
@@ -164,14 +175,20 @@ def _not_tested(run: Mapping[str, Any], tested: int, items: int, min_coverage: f
     for entry in declared:
         code, detail = str(entry.get("code") or "not_tested"), str(entry.get("detail") or "")
         reasons.append(Reason(code, "not_tested", detail or code.replace("_", " "), {"detail": detail}))
+    applicable = items - not_applicable
     if items == 0:
         reasons.append(Reason("no_items", "not_tested", "no test item was run"))
-    elif Fraction(tested, items) < Fraction(str(min_coverage)):
-        percent = math.floor(Fraction(100 * tested, items))
+    elif applicable == 0:
+        text = f"none of the {items} test items applies to this target: nothing was tested"
+        reasons.append(Reason("none_applies", "not_tested", text, {"items": items}))
+    elif Fraction(tested, applicable) < Fraction(str(min_coverage)):
+        percent = math.floor(Fraction(100 * tested, applicable))
         minimum = f"{min_coverage * 100:g}"
         text = (
-            f"{tested} of {items} items got a verdict ({percent} %), below gate.min_coverage {minimum} %"
+            f"{tested} of {applicable} applicable items got a verdict ({percent} %), below gate.min_coverage "
+            f"{minimum} % ({not_applicable} further items do not apply to this target)"
         )
-        values = {"tested": tested, "items": items, "percent": percent, "minimum": minimum}
+        values = {"tested": tested, "items": applicable, "percent": percent, "minimum": minimum,
+                  "not_applicable": not_applicable}
         reasons.append(Reason("coverage", "not_tested", text, values))
     return reasons

@@ -67,7 +67,7 @@ def test_the_verdict_reasons_are_printed(tmp_path: Path, capsys: pytest.CaptureF
     _gate(_findings(tmp_path, {}, ["pass", "skip", "skip", "skip"]), _args(), gate=True)
     err = capsys.readouterr().err
     assert "digasec: verdict NOT TESTED" in err
-    assert "1 of 4 items got a verdict (25 %), below gate.min_coverage 50 %" in err
+    assert "1 of 4 applicable items got a verdict (25 %), below gate.min_coverage 50 %" in err
 
 
 def test_fail_on_raises_the_threshold(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html as html_module
 import json
 import xml.etree.ElementTree as ET
@@ -76,7 +77,51 @@ def test_mostly_skipped_run_is_not_tested_with_a_concrete_reason() -> None:
     results = [*_many("pass", 12), *_many("skip", 61, start=100)]
     verdict = decide(RUN, results, fail_on=Severity.LOW)
     assert (verdict.status, verdict.exit_code) == ("not_tested", 4)
-    assert verdict.reasons == ("12 of 73 items got a verdict (16 %), below gate.min_coverage 50 %",)
+    assert verdict.reasons == ("12 of 73 applicable items got a verdict (16 %), below gate.min_coverage 50 % "
+                               "(0 further items do not apply to this target)",)
+
+
+def _not_applicable(count: int, start: int = 500) -> list[ResultRecord]:
+    return [dataclasses.replace(record, applies=False) for record in _many("skip", count, start=start)]
+
+
+def test_skips_that_do_not_apply_are_left_out_of_the_coverage() -> None:
+    # 44 tested, 7 not tested, 56 that cannot apply (public operations, forged JWTs on a session cookie): 86 %
+    results = [*_many("pass", 44), *_many("skip", 7, start=100), *_not_applicable(56)]
+    verdict = decide(RUN, results, fail_on=Severity.LOW)
+    assert (verdict.status, verdict.items, verdict.applicable, verdict.not_applicable) == ("passed", 107, 51, 56)
+    assert round(verdict.coverage, 2) == 0.86
+    assert verdict.to_dict()["coverage"] == {"tested": 44, "items": 107, "not_applicable": 56, "min_coverage": 0.5}
+
+
+def test_skips_that_were_not_tested_still_count_against_the_coverage() -> None:
+    results = [*_many("pass", 2), *_many("skip", 3, start=100), *_not_applicable(10)]
+    verdict = decide(RUN, results, fail_on=Severity.LOW)
+    assert verdict.status == "not_tested"
+    assert verdict.reasons == ("2 of 5 applicable items got a verdict (40 %), below gate.min_coverage 50 % "
+                               "(10 further items do not apply to this target)",)
+
+
+def test_a_run_where_nothing_applies_is_not_tested() -> None:
+    verdict = decide(RUN, _not_applicable(4), fail_on=Severity.LOW)
+    assert (verdict.status, verdict.exit_code) == ("not_tested", 4)
+    assert verdict.reasons == ("none of the 4 test items applies to this target: nothing was tested",)
+
+
+def test_html_lists_skips_that_do_not_apply_after_the_untested_ones(tmp_path: Path) -> None:
+    results = [*_many("pass", 4), _r("skip", n=100), *_not_applicable(2)]
+    html = html_module.unescape(write_all(tmp_path, RUN, results, lang="en")["html"])
+    skipped = html[html.index('<section id="skipped">'):]
+    strings = load_strings()["en"]
+    assert skipped.index("reason 100") < skipped.index("reason 500") < skipped.index(strings["does_not_apply"])
+    assert strings["verdict_skipped"]["one"] in html  # the warning counts the one untested skip only
+
+
+def test_junit_says_which_skips_do_not_apply(tmp_path: Path) -> None:
+    junit = write_all(tmp_path, RUN, [*_many("pass", 2), *_not_applicable(1)], lang="en")["junit"]
+    assert [node.get("message") for node in junit.iter("skipped")] == ["does not apply: reason 500"]
+    stored = load_findings(tmp_path / "findings.json").results  # findings.json keeps the kind of skip
+    assert [(r.outcome, r.applies) for r in stored] == [(Outcome.PASS, True)] * 2 + [(Outcome.SKIP, False)]
 
 
 def test_errors_do_not_count_as_tested() -> None:
@@ -107,7 +152,8 @@ def test_coverage_boundaries(tested: int, skipped: int, minimum: float, status: 
 def test_below_the_minimum_the_percentage_is_rounded_down() -> None:
     results = [*_many("pass", 199), *_many("skip", 201, start=1000)]  # 49.75 %
     verdict = decide(RUN, results, fail_on=Severity.LOW)
-    assert verdict.reasons == ("199 of 400 items got a verdict (49 %), below gate.min_coverage 50 %",)
+    assert verdict.reasons == ("199 of 400 applicable items got a verdict (49 %), below gate.min_coverage 50 % "
+                               "(0 further items do not apply to this target)",)
 
 
 def test_a_spec_without_operations_is_not_tested() -> None:
@@ -149,7 +195,7 @@ def test_the_verdict_dict_is_what_findings_json_holds() -> None:
     data = decide(RUN, [_r("pass"), _r("skip", n=2), _r("error", n=3)], fail_on=Severity.LOW).to_dict()
     assert data["status"] == "failed"
     assert data["exit_code"] == 1
-    assert data["coverage"] == {"tested": 1, "items": 3, "min_coverage": 0.5}
+    assert data["coverage"] == {"tested": 1, "items": 3, "not_applicable": 0, "min_coverage": 0.5}
     assert data["errors"] == 1
     assert json.loads(json.dumps(data)) == data
 
@@ -240,8 +286,8 @@ def test_errors_alone_make_the_sarif_execution_unsuccessful(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("lang", "label", "reason"),
     [
-        ("en", "NOT TESTED", "Only 1 of 4 test items got a verdict (25 %), below the gate's minimum of 50 %"),
-        ("de", "NICHT GEPRÜFT", "Nur 1 von 4 Prüfpunkten haben ein Ergebnis (25 %), weniger als das Minimum von 50 %"),
+        ("en", "NOT TESTED", "Only 1 of 4 applicable test items got a verdict (25 %), below the gate's minimum of 50 %"),
+        ("de", "NICHT GEPRÜFT", "Nur 1 von 4 anwendbaren Prüfpunkten haben ein Ergebnis (25 %), weniger als das Minimum von 50 %"),
     ],
 )
 def test_html_verdict_box_in_both_languages(tmp_path: Path, lang: str, label: str, reason: str) -> None:
@@ -272,7 +318,8 @@ def test_html_translates_run_health_reasons_and_falls_back_for_unknown_codes(tmp
 
 def test_both_languages_have_a_text_for_every_status_and_reason() -> None:
     strings = load_strings()
-    codes = {"interrupted", "aborted", "failed", "errors", "empty_spec", "no_items", "coverage", "no_baseline",
+    codes = {"interrupted", "aborted", "failed", "errors", "empty_spec", "no_items", "none_applies", "coverage",
+             "no_baseline",
              "credential_lost", "seeding_failed", "other"}
     for lang in ("en", "de"):
         assert set(strings[lang]["verdict_status"]) == {"passed", "failed", "not_tested", "aborted", "interrupted"}
