@@ -84,3 +84,12 @@ def test_phone_numbers_match_by_digits_and_canaries_in_plain_text() -> None:
 def test_an_answer_without_anything_of_another_user_is_clean() -> None:
     body = json.dumps({"items": [{"id": 1, "title": "digasec title", "email": "someone@example.org"}], "ok": True})
     assert find_exposures(body, {"content-type": "application/json"}, OWNED, caller=None) == []
+
+
+def test_a_login_with_a_users_password_acts_as_that_user() -> None:
+    body = json.dumps({"user": {"email": ALICE.email, "phone": "+49 151 2345678"}, "token": "fresh"})
+    sent = json.dumps({"username": ALICE.username, "password": "Correct-Horse-91"})
+    assert find_exposures(body, {}, OWNED, caller=None, sent=sent) == []
+    # ... but not as any other user: Bob's e-mail address in Alice's login answer is still Bob's
+    leaky = json.dumps({"user": ALICE.email, "last_login_by": BOB.email})
+    assert kinds(find_exposures(leaky, {}, OWNED, caller=None, sent=sent)) == [("user2", Kind.EMAIL, "$.last_login_by")]
