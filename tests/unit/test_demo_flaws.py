@@ -22,6 +22,7 @@ CHECK_IDS = {
     "account_existence_leak",
     "account_existence_timing",
     "function_level_access",
+    "data_exposure",
 }
 
 
@@ -77,8 +78,11 @@ def test_ground_truth_lists_every_flaw_once_in_order() -> None:
     rows = yaml.safe_load(GROUND_TRUTH.read_text(encoding="utf-8"))
     assert [row["id"] for row in rows] == list(FLAW_IDS)
     for row in rows:
-        assert set(row) == {"id", "check", "method", "path", "description"}, row["id"]
+        assert set(row) - {"also_found_by"} == {"id", "check", "method", "path", "description"}, row["id"]
         assert row["check"] in CHECK_IDS, row["id"]
+        for also in row.get("also_found_by", []):
+            assert set(also) == {"check", "variant", "why"}, row["id"]
+            assert also["check"] in CHECK_IDS, row["id"]
         assert row["method"] in {"GET", "POST", "PUT", "DELETE"}, row["id"]
         assert row["path"].startswith("/v1/"), row["id"]
         assert row["description"].strip(), row["id"]

@@ -286,8 +286,10 @@ def test_errors_alone_make_the_sarif_execution_unsuccessful(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("lang", "label", "reason"),
     [
-        ("en", "NOT TESTED", "Only 1 of 4 applicable test items got a verdict (25 %), below the gate's minimum of 50 %"),
-        ("de", "NICHT GEPRÜFT", "Nur 1 von 4 anwendbaren Prüfpunkten haben ein Ergebnis (25 %), weniger als das Minimum von 50 %"),
+        ("en", "NOT TESTED", "Only 1 of 4 applicable test items got a verdict (25 %), below the gate's minimum of "
+                             "50 %"),
+        ("de", "NICHT GEPRÜFT", "Nur 1 von 4 anwendbaren Prüfpunkten haben ein Ergebnis (25 %), weniger als das "
+                                "Minimum von 50 %"),
     ],
 )
 def test_html_verdict_box_in_both_languages(tmp_path: Path, lang: str, label: str, reason: str) -> None:
