@@ -93,3 +93,21 @@ def test_a_login_with_a_users_password_acts_as_that_user() -> None:
     # ... but not as any other user: Bob's e-mail address in Alice's login answer is still Bob's
     leaky = json.dumps({"user": ALICE.email, "last_login_by": BOB.email})
     assert kinds(find_exposures(leaky, {}, OWNED, caller=None, sent=sent)) == [("user2", Kind.EMAIL, "$.last_login_by")]
+
+
+def test_a_returned_password_digest_is_redacted_like_the_password() -> None:
+    from fixtures.engine.redaction import Redactor
+    from fixtures.identity.base import HarnessClients, Identity, TestUser
+
+    user = TestUser(key="user2", username="digasec-r1-user2", password="Battery-Staple-42", email=BOB.email,
+                    first_name="Bob", last_name="Brown", sub="sub-2", canary="cnry2")
+    identity = Identity(run_tag="digasec-r1", users=[user], clients=HarnessClients("a", "b", "c"))
+    redactor = Redactor()
+    for secret, label in identity.secrets():
+        redactor.add_secret(secret, label)
+    sha1 = hashlib.sha1(b"Battery-Staple-42").hexdigest()
+    text = redactor.redact(json.dumps({"pw": "Battery-Staple-42", "h": sha1, "H": sha1.upper()}))
+    assert "Battery-Staple-42" not in text
+    assert sha1 not in text.lower()
+    assert "<redacted:password:user2>" in text
+    assert text.count("<redacted:password-digest:user2>") == 2
