@@ -433,6 +433,16 @@ class BackendProbe(Probe):
                 pytest.skip(f"baseline failed: registering a fresh account through `{self.flow.label}` answered "
                             f"{answer.status_code}{said} ({_excerpt(answer.text)}); a comparison with a taken address "
                             "would prove nothing. If the operation needs other fields, name them in the profile")
+        elif self.flow.kind == "lookup" and self.flow.operation.needs_auth:
+            answer, _exchange, _elapsed = self._send(self.accounts.restored(), record=True)
+            _no_server_error(answer, self.flow, "the caller looking up itself")
+            failed = af.says_failure(answer.text)
+            if not answer.is_success or failed:
+                assert self.accounts.actor is not None
+                said = f", saying {failed}" if failed else ""
+                pytest.skip(f"baseline failed: {self.accounts.actor.key} looking up itself through "
+                            f"`{self.flow.label}` got {answer.status_code}{said} ({_excerpt(answer.text)}); without "
+                            "a lookup that works, the same refusal for every other name proves nothing")
         elif self.flow.kind == "account_update":
             answer, _exchange, _elapsed = self._send(self.accounts.restored(), record=True)
             _no_server_error(answer, self.flow, "the user's own, unchanged e-mail/username")
@@ -658,7 +668,13 @@ def _probe(ctx: CheckContext, flow: af.AccountFlow) -> Iterator[Probe]:
         else:
             existing = [user for user in af.known_accounts(ctx.users) if flow.kind != "login" or user.password]
         actor: TestUser | None = None
-        if flow.kind == "account_update":
+        if flow.kind == "lookup":
+            # the caller looks up others: its own account answers for itself whatever the API does with strangers
+            actor = ctx.users[0]
+            existing = [user for user in existing if user.key != actor.key]
+            if not existing:
+                pytest.skip("no account other than the caller's own to look up")
+        elif flow.kind == "account_update":
             actor = ctx.users[0]
             existing = [user for user in existing if user.key != actor.key]
             missing = [f"{f.role}" for f in flow.identifiers if not getattr(actor, f.role, "")]
@@ -728,10 +744,13 @@ def _no_distortion(flow: af.AccountFlow, observed: dict[str, list[Sample]]) -> N
 def _not_refused_throughout(flow: af.AccountFlow, statuses: set[int], example: httpx.Response) -> None:
     """Every case refused alike as invalid or unauthorised: the harness's request does not fit, nothing learned.
 
-    Only for flows without a positive baseline (a backend's password reset or availability check); a login
-    refuses wrong passwords by design, and logins and registrations have proved to work in their baseline."""
+    Only for flows without a positive baseline (a backend's password reset, availability check or public user
+    lookup); a login refuses wrong passwords by design, and logins, registrations and signed-in lookups have proved
+    to work in their baseline."""
     if flow.keycloak is not None or flow.kind in ("login", "registration"):
         return
+    if flow.kind == "lookup" and flow.operation.needs_auth:
+        return  # its baseline (the caller looking itself up) succeeded: one refusal for everyone else is the goal
     if len(statuses) == 1 and (status := next(iter(statuses))) in INVALID_REQUEST | NEEDS_CREDENTIALS:
         why = "as invalid" if status in INVALID_REQUEST else "for lack of credentials"
         pytest.skip(f"`{flow.label}` refused every request {why} ({status}: {_excerpt(example.text)}) whichever "

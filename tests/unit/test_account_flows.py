@@ -744,3 +744,39 @@ def test_without_keycloak_no_realm_settings_are_asked_for() -> None:
     assert not ctx.keycloak_admin
     with pytest.raises(CheckError, match="admin API is not available"):
         _ = ctx.idp
+
+
+# -- user lookups -----------------------------------------------------------------------------------------------
+def _string_param(name: str, location: str = "path") -> Parameter:
+    return Parameter(name, location, location == "path", {"type": "string"})
+
+
+def test_user_lookups_by_last_path_segment_or_query_are_discovered_public_or_signed_in() -> None:
+    public = operation("GET", "/users/{username}", parameters=(_string_param("username"),))
+    by_mail = operation("GET", "/api/members", parameters=(_string_param("email", "query"),), needs_auth=True)
+    flows = discovered(public, by_mail)
+    assert {label: flow.kind for label, flow in flows.items()} == {
+        "GET /users/{username}": "lookup", "GET /api/members": "lookup"}
+    assert flows["GET /users/{username}"].fields == (af.AccountField("path", "username", "username"),)
+    assert "anyone" in flows["GET /users/{username}"].reason
+    assert "a signed-in user" in flows["GET /api/members"].reason
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "param"),
+    [
+        ("GET", "/users/{username}/notes", "username"),  # something of the user, not the user
+        ("GET", "/items/{email}", "email"),  # not a collection of users
+        ("DELETE", "/users/{username}", "username"),  # not a lookup
+        ("GET", "/users/{user_id}", "user_id"),  # an id, not a name the user chose
+    ],
+)
+def test_what_is_no_user_lookup(method: str, path: str, param: str) -> None:
+    assert discovered(operation(method, path, parameters=(_string_param(param),), needs_auth=True)) == {}
+
+
+def test_a_lookup_can_be_named_in_the_profile() -> None:
+    op = operation("GET", "/directory/{handle}", parameters=(_string_param("handle"),))
+    flows = discovered(op, lookup=["GET /directory/{handle}"], username_fields=["handle"])
+    assert flows[op.label].kind == "lookup"
+    assert af.case_label("lookup", af.EXISTING) == "existing user (another than the caller)"
