@@ -5,12 +5,14 @@ the README's backend_api example, without a `keycloak:` section). Planted: every
 ground_truth.yaml is a `fail` for its check, method and path. Clean: no account-existence fail, no fail for a
 planted flaw's check and operation, and no fail at all. Both: the scan boots without Keycloak, no
 `enumerable_id` finding is about values the harness chose itself (its `digasec-...` usernames and e-mails), and
-the test identities survive the checks, so that cleanup removes every account and object.
+the test identities survive the checks, so that cleanup removes every account and object. Targets whose profiles
+have no recipes on purpose (WITHOUT_RECIPES): at least 95 % of their cross-user items get a pass or a fail.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +28,10 @@ pytestmark = pytest.mark.integration
 ACCOUNT_CHECKS = ("account_existence_leak", "account_existence_timing")
 HARNESS_PREFIX = "digasec-"  # the run tag starts every username and e-mail the harness registers
 FLAWS = [(name, flaw) for name in TARGETS for flaw in ground_truth(name)]
+# Targets whose profiles have no recipes on purpose: the harness must work out from the OpenAPI document alone how
+# their objects are created (client-chosen keys, PUT-create, nesting, a trailing-slash collection; issue 14).
+WITHOUT_RECIPES = ("keyed_shelf",)
+CROSS_USER_CHECKS = ("cross_user_read", "cross_user_write", "cross_user_delete")
 
 
 @pytest.fixture(scope="session")
@@ -131,3 +137,19 @@ def test_test_identities_survive_the_checks_and_cleanup_removes_everything(
     cleanup was broken by a check (e.g. its own account deleted or its e-mail changed by a check request)."""
     problems = scanned(zoo_scan(name, variant))["run"].get("cleanup_problems", [])
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", WITHOUT_RECIPES)
+def test_cross_user_items_get_a_verdict_without_recipes(
+    name: str, variant: str, zoo_scan: Callable[[str, str], Scan]
+) -> None:
+    """At least 95 % of the cross-user items are a pass or a fail although the profile names no recipe."""
+    assert "recipes" not in yaml.safe_load(profile_path(name, variant).read_text())
+    results = [r for r in scanned(zoo_scan(name, variant))["results"] if r["check"] in CROSS_USER_CHECKS]
+    decided = [r for r in results if r["outcome"] in ("pass", "fail")]
+    assert results
+    undecided = Counter(f"{r['check']} {r['method']} {r['path']}: {r['outcome']}: {r.get('reason') or ''}"[:300]
+                        for r in results if r["outcome"] not in ("pass", "fail"))
+    assert len(decided) >= 0.95 * len(results), f"{len(decided)} of {len(results)} cross-user items decided:\n" + (
+        "\n".join(f"  {count} x {what}" for what, count in undecided.most_common()))

@@ -253,6 +253,63 @@ def journal_entry_time_uuid(target: RunningTarget) -> bool:
     return uuid.UUID(entry["entry_id"]).version == 1
 
 
+# -- keyed_shelf -------------------------------------------------------------------------------------------------
+class Shelves:
+    def __init__(self, target: RunningTarget) -> None:
+        self.http = target.client()
+
+    def signup(self, username: str, email: str | None = None) -> httpx.Response:
+        return self.http.post("/api/auth/signup", json={"username": username, "password": PASSWORD,
+                                                        "email": email or f"{username}@example.org"})
+
+    def login(self, username: str, password: str = PASSWORD) -> httpx.Response:
+        return self.http.post("/api/auth/login", json={"username": username, "password": password})
+
+    def user(self) -> tuple[str, dict[str, str]]:
+        username = fresh("digasec-zoo-")
+        assert self.signup(username).status_code == 201
+        response = self.login(username)
+        assert response.status_code == 200, response.text
+        return username, {"Authorization": f"Bearer {response.json()['auth']['token']}"}
+
+    def shelf(self, headers: dict[str, str], notes: str = "") -> str:
+        """A new shelf of the caller's; its slug (the answer names none: the client chose it)."""
+        slug = fresh("shelf-")
+        response = self.http.post("/api/shelves/", json={"slug": slug, "title": "Reading", "notes": notes},
+                                  headers=headers)
+        assert (response.status_code, response.json()) == (201, {"status": "created"}), response.text
+        return slug
+
+    def put_book(self, headers: dict[str, str], slug: str, title: str, summary: str = "") -> httpx.Response:
+        return self.http.put(f"/api/shelves/{slug}/books/{title}", json={"title": title, "summary": summary},
+                             headers=headers)
+
+
+def shelf_shelf_idor_read(target: RunningTarget) -> bool:
+    api = Shelves(target)
+    (_, owner), (_, other) = api.user(), api.user()
+    slug = api.shelf(owner, notes="canary-shelf-42")
+    response = api.http.get(f"/api/shelves/{slug}", headers=other)
+    return response.status_code == 200 and "canary-shelf-42" in response.text
+
+
+def shelf_book_idor_write(target: RunningTarget) -> bool:
+    api = Shelves(target)
+    (_, owner), (_, other) = api.user(), api.user()
+    slug = api.shelf(owner)
+    assert api.put_book(owner, slug, "The Hobbit", "mine").status_code == 201
+    api.put_book(other, slug, "The Hobbit", "overwritten")
+    return bool(api.http.get(f"/api/shelves/{slug}/books/The Hobbit", headers=owner).json()["summary"] == "overwritten")
+
+
+def shelf_shelf_idor_delete(target: RunningTarget) -> bool:
+    api = Shelves(target)
+    (_, owner), (_, other) = api.user(), api.user()
+    slug = api.shelf(owner)
+    api.http.delete(f"/api/shelves/{slug}", headers=other)
+    return api.http.get(f"/api/shelves/{slug}", headers=owner).status_code == 404
+
+
 PROBES: dict[str, dict[str, Callable[[RunningTarget], bool]]] = {
     "fastapi_items": {
         "login_message_leak": items_login_message_leak,
@@ -274,6 +331,11 @@ PROBES: dict[str, dict[str, Callable[[RunningTarget], bool]]] = {
         "reset_unknown_user": journal_reset_unknown_user,
         "entry_idor_write": journal_entry_idor_write,
         "entry_time_uuid": journal_entry_time_uuid,
+    },
+    "keyed_shelf": {
+        "shelf_idor_read": shelf_shelf_idor_read,
+        "book_idor_write": shelf_book_idor_write,
+        "shelf_idor_delete": shelf_shelf_idor_delete,
     },
 }
 FLAWS = [(name, flaw["id"]) for name in TARGETS for flaw in ground_truth(name)]
@@ -308,14 +370,22 @@ def test_planted_flaw_shows_only_on_the_planted_variant(
     assert PROBES[name][flaw](targets(name, variant)) is (variant == PLANTED)
 
 
+def openapi_document(name: str, target: RunningTarget) -> dict[str, Any]:
+    """The document the target's profile reads: a file next to it (keyed_shelf) or one the app serves."""
+    source = yaml.safe_load(profile_path(name, PLANTED).read_text())["backend"]["openapi"]
+    if not source.startswith("/"):
+        document: dict[str, Any] = yaml.safe_load((profile_path(name, PLANTED).parent / source).read_text())
+        return document
+    served: dict[str, Any] = target.client().get(source).json()
+    return served
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("name", TARGETS)
 def test_ground_truth_operations_are_in_the_openapi_document(
     name: str, variant: str, targets: Callable[[str, str], RunningTarget]
 ) -> None:
-    target = targets(name, variant)
-    spec_path = "/api/openapi.json" if name == "fastapi_items" else "/openapi.json"
-    paths = target.client().get(spec_path).json()["paths"]
+    paths = openapi_document(name, targets(name, variant))["paths"]
     for flaw in ground_truth(name):
         assert flaw["method"].lower() in paths.get(flaw["path"], {}), flaw
 
@@ -455,3 +525,102 @@ def test_journal_foreign_entries_are_hidden_on_read_and_delete(
     assert other.delete(f"/journal/{entry['entry_id']}").status_code == 404
     assert other.get("/journal").json() == []
     assert owner.get(f"/journal/{entry['entry_id']}").status_code == 200
+
+
+def test_shelf_openapi_file_is_small_with_client_chosen_keys_and_a_slashed_collection() -> None:
+    document = openapi_document("keyed_shelf", None)  # type: ignore[arg-type]  # a file: no target needed
+    operations = [(method, path) for path, item in document["paths"].items() for method in item
+                  if method in {"get", "put", "post", "delete", "patch"}]
+    assert len(operations) <= 12, "kept small so that its scan is quick"
+    assert ("post", "/api/shelves/") in operations
+    assert ("post", "/api/shelves") not in operations
+    assert ("put", "/api/shelves/{slug}/books/{bookTitle}") in operations
+    created = document["paths"]["/api/shelves/"]["post"]["responses"]["201"]["content"]["application/json"]
+    assert created["schema"] == {"$ref": "#/components/schemas/Status"}  # no id in the answer
+    assert document["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http", "scheme": "bearer", "description": "The opaque token of POST /api/auth/login (auth.token)"}
+    assert "servers" not in document
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_shelf_owner_flow_with_client_chosen_keys(variant: str, targets: Callable[[str, str], RunningTarget]) -> None:
+    api = Shelves(targets("keyed_shelf", variant))
+    username, headers = api.user()
+    other_name, other = api.user()
+    unslashed = api.http.post("/api/shelves", json={"slug": fresh("shelf-"), "title": "t"}, headers=headers)
+    assert unslashed.status_code == 308  # Flask's redirect to the collection's slashed path
+    assert unslashed.headers["Location"].endswith("/api/shelves/")
+    slug = api.shelf(headers, notes="n")
+    taken = api.http.post("/api/shelves/", json={"slug": slug, "title": "t"}, headers=other)
+    assert taken.status_code == 409  # slugs are unique across all users
+    assert api.http.post("/api/shelves/", json={"slug": "No Slug", "title": "t"}, headers=headers).status_code == 400
+    shelf = api.http.get(f"/api/shelves/{slug}", headers=headers).json()
+    assert {k: shelf[k] for k in ("slug", "title", "notes", "owner", "book_count")} == {
+        "slug": slug, "title": "Reading", "notes": "n", "owner": username, "book_count": 0}
+    renamed = api.http.put(f"/api/shelves/{slug}", json={"title": "Later", "notes": ""}, headers=headers)
+    assert (renamed.status_code, renamed.json()["title"]) == (200, "Later")
+    title = "War and Peace"
+    assert api.put_book(headers, slug, title, "s").status_code == 201  # PUT-create: the title is the key
+    replaced = api.put_book(headers, slug, title, "t")
+    assert (replaced.status_code, replaced.json()["summary"]) == (200, "t")
+    mismatch = api.http.put(f"/api/shelves/{slug}/books/{title}", json={"title": "Other"}, headers=headers)
+    assert mismatch.status_code == 400
+    assert [b["title"] for b in api.http.get(f"/api/shelves/{slug}/books", headers=headers).json()["books"]] == [title]
+    assert api.http.get(f"/api/shelves/{slug}/books/{title}", headers=headers).json()["shelf"] == slug
+    assert api.http.get("/api/me", headers=headers).json() == {
+        "username": username, "email": f"{username}@example.org", "shelves": [slug]}
+    assert api.http.delete(f"/api/shelves/{slug}/books/{title}", headers=headers).status_code == 204
+    assert api.http.get(f"/api/shelves/{slug}/books/{title}", headers=headers).status_code == 404
+    assert api.http.delete(f"/api/shelves/{slug}", headers=headers).status_code == 204
+    assert api.http.get(f"/api/shelves/{slug}", headers=headers).status_code == 404
+    assert api.http.get("/api/me").status_code == 401
+    assert api.http.get("/api/me", headers={"Authorization": "Bearer forged"}).status_code == 401
+    assert api.http.delete("/api/me", headers=headers).status_code == 204
+    assert api.login(username).status_code == 401
+    assert api.http.get("/api/me", headers=headers).status_code == 401
+    assert api.http.get("/api/me", headers=other).json()["username"] == other_name
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_shelf_foreign_books_and_shelf_changes_are_hidden_in_both_variants(
+    variant: str, targets: Callable[[str, str], RunningTarget]
+) -> None:
+    api = Shelves(targets("keyed_shelf", variant))
+    (_, owner), (_, other) = api.user(), api.user()
+    slug = api.shelf(owner)
+    assert api.put_book(owner, slug, "Dune", "mine").status_code == 201
+    assert api.http.get(f"/api/shelves/{slug}/books", headers=other).status_code == 404
+    assert api.http.get(f"/api/shelves/{slug}/books/Dune", headers=other).status_code == 404
+    assert api.http.delete(f"/api/shelves/{slug}/books/Dune", headers=other).status_code == 404
+    assert api.http.put(f"/api/shelves/{slug}", json={"title": "x"}, headers=other).status_code == 404
+    assert api.http.get(f"/api/shelves/{slug}", headers=owner).json()["title"] == "Reading"
+    assert api.http.get(f"/api/shelves/{slug}/books/Dune", headers=owner).json()["summary"] == "mine"
+
+
+def test_shelf_clean_answers_another_users_shelf_like_a_missing_one(
+    targets: Callable[[str, str], RunningTarget],
+) -> None:
+    api = Shelves(targets("keyed_shelf", CLEAN))
+    (_, owner), (_, other) = api.user(), api.user()
+    slug = api.shelf(owner)
+    assert api.put_book(owner, slug, "Emma").status_code == 201
+    missing = fresh("shelf-")
+    for method, suffix in (("GET", ""), ("DELETE", ""), ("GET", "/books"), ("GET", "/books/Emma")):
+        foreign = api.http.request(method, f"/api/shelves/{slug}{suffix}", headers=other)
+        assert answer(foreign) == answer(api.http.request(method, f"/api/shelves/{missing}{suffix}", headers=other))
+    foreign_put = api.put_book(other, slug, "Emma", "x")
+    assert answer(foreign_put) == answer(api.put_book(other, missing, "Emma", "x"))
+    assert foreign_put.status_code == 404
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_shelf_account_flows_give_one_answer_for_known_and_unknown_names(
+    variant: str, targets: Callable[[str, str], RunningTarget]
+) -> None:
+    api = Shelves(targets("keyed_shelf", variant))
+    username, _ = api.user()
+    assert answer(api.signup(username)) == answer(api.signup(fresh("digasec-zoo-")))
+    assert answer(api.signup(fresh("digasec-zoo-"), f"{username}@example.org")) == answer(api.signup(fresh()))
+    wrong = api.login(username, "wrong password!")
+    assert wrong.status_code == 401
+    assert answer(wrong) == answer(api.login(fresh(), "wrong password!"))
