@@ -3,6 +3,7 @@
 | target | style | login | credential |
 | --- | --- | --- | --- |
 | fastapi_items | FastAPI, OAuth2 password flow | form-encoded `POST /api/login/access-token` | JWT as bearer |
+| open_directory | bare ASGI, HTTP 200 failures, public lookups | JSON `POST /login` | `Authorization: Token <key>` |
 | header_notes | Starlette, HTTP 200 failures | JSON `POST /login` | `X-Auth-Token` header |
 | cookie_journal | http.server, cookie session | JSON `POST /session` | `sid` cookie + `X-CSRF-Token` |
 
@@ -15,3 +16,7 @@ from pathlib import Path
 TARGETS_DIR = Path(__file__).resolve().parent
 TARGETS = ("fastapi_items", "header_notes", "cookie_journal")
 READY_PATHS = {"fastapi_items": "/api/utils/health-check/", "header_notes": "/health", "cookie_journal": "/healthz"}
+
+# zoo target (g) of issue 15, in a block of its own
+TARGETS = (*TARGETS, "open_directory")
+READY_PATHS["open_directory"] = "/ping"
