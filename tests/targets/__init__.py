@@ -3,6 +3,7 @@
 | target | style | login | credential |
 | --- | --- | --- | --- |
 | fastapi_items | FastAPI, OAuth2 password flow | form-encoded `POST /api/login/access-token` | JWT as bearer |
+| open_directory | bare ASGI, HTTP 200 failures, public lookups | JSON `POST /login` | `Authorization: Token <key>` |
 | header_notes | Starlette, HTTP 200 failures | JSON `POST /login` | `X-Auth-Token` header |
 | cookie_journal | http.server, cookie session | JSON `POST /session` | `sid` cookie + `X-CSRF-Token` |
 | keyed_shelf | Werkzeug WSGI, client-chosen keys | JSON `POST /api/auth/login` | opaque token as bearer |
@@ -15,6 +16,6 @@ keeps its OpenAPI document as the file `openapi.yaml` (the profiles read it; the
 from pathlib import Path
 
 TARGETS_DIR = Path(__file__).resolve().parent
-TARGETS = ("fastapi_items", "header_notes", "cookie_journal", "keyed_shelf")
+TARGETS = ("fastapi_items", "header_notes", "cookie_journal", "keyed_shelf", "open_directory")
 READY_PATHS = {"fastapi_items": "/api/utils/health-check/", "header_notes": "/health", "cookie_journal": "/healthz",
-               "keyed_shelf": "/api/health"}
+               "keyed_shelf": "/api/health", "open_directory": "/ping"}

@@ -26,7 +26,7 @@ from tests.targets.runner import RunningTarget, ground_truth, profile_path, runn
 
 KNOWN_CHECKS = {"account_existence_leak", "account_existence_timing", "cross_user_read", "cross_user_write",
                 "cross_user_delete", "cross_user_listing", "enumerable_id", "existence_oracle",
-                "unauthenticated_access"}
+                "unauthenticated_access", "data_exposure"}
 PASSWORD = "correct horse battery"
 _names = itertools.count(1)
 
@@ -310,6 +310,60 @@ def shelf_shelf_idor_delete(target: RunningTarget) -> bool:
     return api.http.get(f"/api/shelves/{slug}", headers=owner).status_code == 404
 
 
+# -- open_directory ----------------------------------------------------------------------------------------------
+class Directory:
+    def __init__(self, target: RunningTarget) -> None:
+        self.http = target.client()
+
+    def register(self, username: str, phone: str = "+49 151 2345678") -> httpx.Response:
+        return self.http.post("/register", json={"username": username, "email": f"{username}@example.org",
+                                                 "password": PASSWORD, "phone": phone})
+
+    def login(self, username: str, password: str = PASSWORD) -> httpx.Response:
+        return self.http.post("/login", json={"username": username, "password": password})
+
+    def user(self) -> tuple[str, dict[str, str]]:
+        username = fresh("digasec-zoo-")
+        assert self.register(username).json()["status"] == "success"
+        response = self.login(username)
+        assert response.json()["status"] == "success", response.text
+        return username, {"Authorization": f"Token {response.json()['data']['token']}"}
+
+
+def directory_debug_users_passwords(target: RunningTarget) -> bool:
+    api = Directory(target)
+    username, _ = api.user()
+    text = api.http.get("/debug/users").text
+    return PASSWORD in text and f"{username}@example.org" in text
+
+
+def directory_member_list_emails(target: RunningTarget) -> bool:
+    api = Directory(target)
+    username, _ = api.user()
+    return f"{username}@example.org" in api.http.get("/users").text
+
+
+def directory_member_lookup_email(target: RunningTarget) -> bool:
+    api = Directory(target)
+    username, _ = api.user()
+    return f"{username}@example.org" in api.http.get(f"/users/{username}").text
+
+
+def directory_member_lookup_tells_members(target: RunningTarget) -> bool:
+    api = Directory(target)
+    username, _ = api.user()
+    known, unknown = api.http.get(f"/users/{username}"), api.http.get(f"/users/{fresh('digasec-zoo-')}")
+    return known.json() != unknown.json()
+
+
+def directory_admin_stats_anonymous(target: RunningTarget) -> bool:
+    api = Directory(target)
+    username, headers = api.user()
+    assert api.http.get("/admin/stats", headers=headers).json() == {"status": "fail",
+                                                                     "message": "administrators only"}
+    return f"{username}@example.org" in api.http.get("/admin/stats").text
+
+
 PROBES: dict[str, dict[str, Callable[[RunningTarget], bool]]] = {
     "fastapi_items": {
         "login_message_leak": items_login_message_leak,
@@ -336,6 +390,13 @@ PROBES: dict[str, dict[str, Callable[[RunningTarget], bool]]] = {
         "shelf_idor_read": shelf_shelf_idor_read,
         "book_idor_write": shelf_book_idor_write,
         "shelf_idor_delete": shelf_shelf_idor_delete,
+    },
+    "open_directory": {
+        "debug_users_passwords": directory_debug_users_passwords,
+        "member_list_emails": directory_member_list_emails,
+        "member_lookup_email": directory_member_lookup_email,
+        "member_lookup_tells_members": directory_member_lookup_tells_members,
+        "admin_stats_anonymous": directory_admin_stats_anonymous,
     },
 }
 FLAWS = [(name, flaw["id"]) for name in TARGETS for flaw in ground_truth(name)]
@@ -624,3 +685,71 @@ def test_shelf_account_flows_give_one_answer_for_known_and_unknown_names(
     wrong = api.login(username, "wrong password!")
     assert wrong.status_code == 401
     assert answer(wrong) == answer(api.login(fresh(), "wrong password!"))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_directory_answers_every_failure_with_http_200_and_takes_the_token_scheme_token(
+    variant: str, targets: Callable[[str, str], RunningTarget]
+) -> None:
+    api = Directory(targets("open_directory", variant))
+    username, headers = api.user()
+    key = headers["Authorization"].removeprefix("Token ")
+    failures = [api.http.get("/contacts"), api.http.get("/contacts", headers={"Authorization": f"Bearer {key}"}),
+                api.http.get("/contacts", headers={"Authorization": "Token " + "0" * 40}),
+                api.login(username, "wrong password!"), api.login(fresh(), "wrong password!"),
+                api.http.get("/no/such/path"), api.http.get("/admin/stats", headers=headers)]
+    for response in failures:
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "fail", response.text
+    assert answer(failures[3]) == answer(failures[4]), "one message for every failed login"
+    assert api.http.get("/contacts", headers=headers).json() == {"status": "success", "data": []}
+    document = api.http.get("/openapi.json").json()
+    assert document["components"]["securitySchemes"]["tokenAuth"] == {
+        "type": "apiKey", "in": "header", "name": "Authorization",
+        "description": "`Token <key>` with the key from POST /login"}
+    declared_public = {(method.upper(), path) for path, item in document["paths"].items()
+                       for method, op in item.items() if op["security"] == []}
+    assert {("GET", "/debug/users"), ("GET", "/users"), ("GET", "/users/{username}")} <= declared_public
+    assert ("GET", "/admin/stats") not in declared_public
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_directory_owner_flow_foreign_contacts_and_account_deletion(
+    variant: str, targets: Callable[[str, str], RunningTarget]
+) -> None:
+    api = Directory(targets("open_directory", variant))
+    (owner, headers), (_, other) = api.user(), api.user()
+    contact = api.http.post("/contacts", json={"name": "Dr. Who", "phone": "+49 30 1234567"},
+                            headers=headers).json()["data"]
+    path = f"/contacts/{contact['contact_id']}"
+    unknown = api.http.get("/contacts/" + "0" * 24, headers=other)
+    for response in (api.http.get(path, headers=other), api.http.put(path, json={"name": "x"}, headers=other),
+                     api.http.delete(path, headers=other)):
+        assert answer(response) == answer(unknown), "another user's contact answers like an unknown one"
+    assert api.http.get("/contacts", headers=other).json()["data"] == []
+    assert api.http.put(path, json={"name": "Amy"}, headers=headers).json()["data"]["name"] == "Amy"
+    assert api.http.get("/contacts", headers=headers).json()["data"][0]["contact_id"] == contact["contact_id"]
+    assert api.http.delete(path, headers=headers).json()["status"] == "success"
+    assert api.http.get(path, headers=headers).json()["status"] == "fail"
+    me = api.http.get(f"/users/{owner}", headers=headers).json()["data"]
+    assert me == {"username": owner, "email": f"{owner}@example.org", "phone": "+49 151 2345678"}
+    assert api.http.delete("/account", headers=headers).json()["status"] == "success"
+    assert api.login(owner).json()["status"] == "fail"
+
+
+def test_directory_clean_shows_no_value_of_any_user_to_others(
+    targets: Callable[[str, str], RunningTarget]
+) -> None:
+    """What makes the clean variant clean for data_exposure: nothing a user registered reaches an anonymous caller
+    or another user, and the lookup refuses other and unknown names alike (no existence leak either)."""
+    api = Directory(targets("open_directory", CLEAN))
+    (owner, headers), (_, other) = api.user(), api.user()
+    values = (owner, f"{owner}@example.org", "2345678", PASSWORD)
+    for who in ({}, other):
+        for path in ("/debug/users", "/users", f"/users/{owner}", "/admin/stats"):
+            text = api.http.get(path, headers=who).text
+            assert not [value for value in values if value in text.replace(" ", "")], (path, text)
+    assert answer(api.http.get(f"/users/{owner}", headers=other)) == answer(
+        api.http.get(f"/users/{fresh()}", headers=other))
+    assert answer(api.http.get(f"/users/{owner}")) == answer(api.http.get(f"/users/{fresh()}"))
+    assert api.http.get(f"/users/{owner}", headers=headers).json()["data"]["username"] == owner
