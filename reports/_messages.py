@@ -21,7 +21,12 @@ MESSAGES_PATH = Path(__file__).with_name("messages.yaml")
 # (a fragment such as a token variant's description), else the template does not match — so that no German
 # frame ever holds an English phrase it was written for.
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(!?)\}")
-_SEPARATOR = "; "
+_SEPARATOR = re.compile(r"(; | \| )")  # between the parts of a note or a message ("; ", " | ")
+# Placeholders of these names hold one word (a user key, an HTTP method, a status code, a number), so that a value
+# with spaces or brackets (a backend excerpt) cannot be split across them.
+_SHAPES = {"user": r"\S+", "attacker": r"\S+", "victim": r"\S+", "owner": r"\S+", "method": r"\S+",
+           "code": r"\d{3}", "other_code": r"\d{3}", "count": r"\d+", "total": r"\d+"}
+_VERBATIM = frozenset({"key"})  # placeholders whose value is a name in the profile, never translated
 _MAX_LENGTH = 5000  # longer texts (a long excerpt inside) stay as written: bounded matching time
 _MAX_DEPTH = 6  # placeholders inside placeholders: deep enough for the harness's nesting, bounded for safety
 # A reason the plugin prefixes with the exception's type (`fixtures.engine.checks.NotApplicable: …`): the type
@@ -36,6 +41,7 @@ class Template:
     german: str
     pattern: re.Pattern[str]
     required: frozenset[str]  # placeholders written `{name!}`
+    fragment: bool = False  # from the `fragments` section: a part that messages embed
 
     @property
     def fixed_text(self) -> int:
@@ -44,15 +50,15 @@ class Template:
 
 
 def compile_template(english: str) -> re.Pattern[str]:
-    """The anchored regex of an English template: literal text as is, each `{name}` a lazy group (a name used
-    twice must have the same value both times)."""
+    """The anchored regex of an English template: literal text as is, each `{name}` a lazy group (of the name's
+    shape, see `_SHAPES`; a name used twice must have the same value both times)."""
     parts: list[str] = []
     seen: set[str] = set()
     position = 0
     for match in _PLACEHOLDER.finditer(english):
         parts.append(re.escape(english[position:match.start()]))
         name = match.group(1)
-        parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+        parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>{_SHAPES.get(name, '.+')}?)")
         seen.add(name)
         position = match.end()
     parts.append(re.escape(english[position:]))
@@ -74,7 +80,7 @@ def catalogue() -> tuple[Template, ...]:
             if names != {name for name, _ in _PLACEHOLDER.findall(german)}:
                 raise ValueError(f"{MESSAGES_PATH.name}: placeholders differ between {english!r} and {german!r}")
             required = frozenset(name for name, mark in _PLACEHOLDER.findall(english) if mark)
-            templates.append(Template(english, german, compile_template(english), required))
+            templates.append(Template(english, german, compile_template(english), required, section == "fragments"))
     return tuple(sorted(templates, key=lambda template: -template.fixed_text))
 
 
@@ -85,7 +91,7 @@ def to_german(text: str) -> str:
     whole = _translated(text, 0)
     if whole is not None:
         return whole
-    return _SEPARATOR.join(part if german is None else german for part, german in _parts(text, 0))
+    return _joined(text, 0)
 
 
 def untranslated(text: str) -> list[str]:
@@ -105,7 +111,8 @@ def _translated(text: str, depth: int) -> str | None:
         match = template.pattern.fullmatch(text)
         if not match:
             continue
-        values = {name: _value(value, depth + 1) for name, value in match.groupdict().items()}
+        values = {name: value if name in _VERBATIM else _value(value, depth + 1)
+                  for name, value in match.groupdict().items()}
         if any(values[name] == match[name] and _translated(match[name], depth + 1) is None
                for name in template.required):
             continue
@@ -126,23 +133,28 @@ def _value(value: str, depth: int) -> str:
     whole = _translated(value, depth)
     if whole is not None:
         return whole
-    if _SEPARATOR not in value:
-        return value
-    return _SEPARATOR.join(part if german is None else german for part, german in _parts(value, depth))
+    return _joined(value, depth) if _SEPARATOR.search(value) else value
+
+
+def _joined(text: str, depth: int) -> str:
+    return "".join(part if german is None else german for part, german in _parts(text, depth))
 
 
 def _parts(text: str, depth: int) -> Iterator[tuple[str, str | None]]:
-    """`text` split at "; " into the longest runs of parts a template matches (part, German or None)."""
-    pieces = text.split(_SEPARATOR)
+    """`text` split at "; " and " | " into the longest runs of parts a template matches (part, German or None);
+    the separators come out as parts of their own, unchanged."""
+    pieces = _SEPARATOR.split(text)  # text, separator, text, ...
     start = 0
     while start < len(pieces):
-        for end in range(len(pieces), start, -1):
-            run = _SEPARATOR.join(pieces[start:end])
+        for end in range(len(pieces), start, -2):
+            run = "".join(pieces[start:end])
             german = _translated(run, depth + 1) if end - start < len(pieces) else None
             if german is not None:
                 yield run, german
-                start = end
                 break
         else:
+            end = start + 1
             yield pieces[start], None
-            start += 1
+        if end < len(pieces):
+            yield pieces[end], pieces[end]  # the separator, as it is
+        start = end + 1
