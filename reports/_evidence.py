@@ -107,11 +107,29 @@ def _variable(label: str, variables: Mapping[str, str]) -> str:
 
 
 # -- reproduction: the attack, and for cross-user findings the short story around it ---------------------------------
+# The comment lines, per report language (the commands themselves are the same in every language).
 _STEP = {
-    "baseline": "{who} sends its own valid request (it succeeds)",
-    "attack": "the attack: {who}",
-    "proof": "{who} reads the object again (state proof)",
-    "reference": "for comparison: {who}",
+    "en": {
+        "baseline": "{who} sends its own valid request (it succeeds)",
+        "attack": "the attack: {who}",
+        "proof": "{who} reads the object again (state proof)",
+        "reference": "for comparison: {who}",
+    },
+    "de": {
+        "baseline": "{who} sendet die eigene gültige Anfrage (sie ist erfolgreich)",
+        "attack": "der Angriff: {who}",
+        "proof": "{who} liest das Objekt erneut (Zustandsnachweis)",
+        "reference": "zum Vergleich: {who}",
+    },
+}
+_WORDS = {
+    "en": {"anonymous": "a caller without any credentials", "user": "user {letter} ({actor})",
+           "harness": "the harness", "with": " with ", "and": " and ", "no_credential": ", no credential",
+           "the_user": "the user", "owner": "{who}", "of": "{what} of {who}"},
+    "de": {"anonymous": "ein Aufrufer ohne jegliche Zugangsdaten", "user": "Benutzer {letter} ({actor})",
+           "harness": "das Prüfwerkzeug", "with": " mit ", "and": " und ", "no_credential": ", ohne Zugangsnachweis",
+           "the_user": "des Benutzers", "owner": "von {who}",
+           "of": "{what} von {who}"},
 }
 # Forged tokens are not printed: `alg: none` and re-signed tokens carry the owner's real claims (identity, session
 # ids) and, where the backend accepts them, work like the owner's own credential until their exp. The reader builds
@@ -121,35 +139,58 @@ _ALG_NONE_HEADER = base64.urlsafe_b64encode(json.dumps({"alg": "none", "typ": "J
 _PY_CLAIMS = ("import base64,json,sys;h,p,s=sys.argv[1].split('.');"
               "c=json.loads(base64.urlsafe_b64decode(p+'='*(-len(p)%4)));")
 _PY_ENCODE = "e=lambda v:base64.urlsafe_b64encode(json.dumps(v,separators=(',',':')).encode()).decode().rstrip('=');"
+_FORGED = {
+    "en": {
+        "garbage": "a random string that is not a JWT",
+        "alg_none": "{base}'s claims under header alg: none, without a signature",
+        "tampered_claims": "{base}'s token with exp one day later and an added claim, the original signature",
+        "hs256_resigned": "{base}'s claims signed with HS256 under a random key",
+    },
+    "de": {
+        "garbage": "eine zufällige Zeichenkette, die kein JWT ist",
+        "alg_none": "die Claims von {base} unter dem Header alg: none, ohne Signatur",
+        "tampered_claims": "das Token von {base} mit einem Tag späterem exp und einem zusätzlichen Claim, mit der "
+                           "ursprünglichen Signatur",
+        "hs256_resigned": "die Claims von {base}, mit HS256 unter einem zufälligen Schlüssel signiert",
+    },
+}
 _FORGERIES = {
-    "garbage": ("a random string that is not a JWT",
+    "garbage": ("garbage",
                 "\"$(head -c 36 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\\n')\""),
-    "alg_none": ("{base}'s claims under header alg: none, without a signature",
+    "alg_none": ("alg_none",
                  f'"{_ALG_NONE_HEADER}.$(printf %s "${{base}}" | cut -d. -f2)."'),
-    "tampered_claims": ("{base}'s token with exp one day later and an added claim, the original signature",
+    "tampered_claims": ("tampered_claims",
                         "\"$(python3 -c \"" + _PY_CLAIMS + _PY_ENCODE
                         + "c['digasec']='tampered';'exp' in c and c.update(exp=c['exp']+86400);"
                           "print(h+'.'+e(c)+'.'+s)\" \"${base}\")\""),
-    "hs256_resigned": ("{base}'s claims signed with HS256 under a random key",
+    "hs256_resigned": ("hs256_resigned",
                        "\"$(python3 -c \"import hmac,hashlib,secrets;" + _PY_CLAIMS + _PY_ENCODE
                        + "g=json.loads(base64.urlsafe_b64decode(h+'='*(-len(h)%4)));g['alg']='HS256';"
                          "i=e(g)+'.'+p;m=hmac.new(secrets.token_bytes(32),i.encode(),hashlib.sha256).digest();"
                          "print(i+'.'+base64.urlsafe_b64encode(m).decode().rstrip('='))\" \"${base}\")\""),
 }
-_DESCRIBED = {
-    "forged-token:expired": "an access token of {user} that has expired (wait at least 5 minutes past its exp)",
-    "expired-token": "an access token of {user} that has expired (wait at least 5 minutes past its exp)",
-    "forged-token:wrong_audience": "an access token of {user} issued to a client without the backend's audience",
+_EXPIRED = {"en": "an access token of {user} that has expired (wait at least 5 minutes past its exp)",
+            "de": "ein abgelaufenes Zugriffstoken {user} (mindestens 5 Minuten nach seinem exp abwarten)"}
+_OTHER_AUDIENCE = {"en": "an access token of {user} issued to a client without the backend's audience",
+                   "de": "ein Zugriffstoken {user}, ausgestellt für einen Client ohne die Audience des Backends"}
+_DESCRIBED = {"forged-token:expired": _EXPIRED, "expired-token": _EXPIRED,
+              "forged-token:wrong_audience": _OTHER_AUDIENCE}
+_KINDS = {
+    "en": {"token": "an access token", "cookie": "the session cookie", "csrf": "the CSRF token",
+           "password": "the password"},
+    "de": {"token": "ein Zugriffstoken", "cookie": "das Sitzungscookie", "csrf": "das CSRF-Token",
+           "password": "das Passwort"},
 }
-_KINDS = {"token": "an access token", "cookie": "the session cookie", "csrf": "the CSRF token", "password":
-          "the password"}
 
 
-def reproduction(evidence: Sequence[Evidence], base_url: str | None) -> str | None:
+def reproduction(evidence: Sequence[Evidence], base_url: str | None, *, lang: str = "en") -> str | None:
     """The commands that repeat a finding: where the evidence says which request is the attack, the numbered steps
     (the owner's own request, the attack, the owner's re-read), each credential a shell variable (`$TOKEN_A` for
     the first user that appears, `$TOKEN_B` for the next, ...), with comment lines saying what to put in each;
-    forged tokens are rebuilt from the reader's own token. Older evidence without roles: the first request."""
+    forged tokens are rebuilt from the reader's own token. Older evidence without roles: the first request. The
+    comments are in `lang` (en, de); the commands are the same in every language."""
+    lang = lang if lang in _STEP else "en"
+    words = _WORDS[lang]
     steps = [item for item in evidence if item.role and item.request]
     if not any(item.role == "attack" for item in steps):
         first = next((item for item in evidence if item.request), None)
@@ -161,14 +202,15 @@ def reproduction(evidence: Sequence[Evidence], base_url: str | None) -> str | No
     for number, item in enumerate(steps, start=1):
         labels = _MARKER.findall(item.request)
         for label in labels:
-            _define(label, item.actor, letters, variables, setup)
+            _define(label, item.actor, letters, variables, setup, lang)
         command = curl_command(item.request, base_url, variables)
         if command is None:
             continue
-        who = _who(item.actor, letters)
+        who = _who(item.actor, letters, lang)
         if item.role == "attack" and item.actor != "anonymous":
-            who += " with " + " and ".join(f"${variables[label]}" for label in labels) if labels else ", no credential"
-        commands.append(f"# {number}. " + _STEP.get(item.role, "{who}").format(who=who) + f"\n{command}")
+            who += (words["with"] + words["and"].join(f"${variables[label]}" for label in labels) if labels
+                    else words["no_credential"])
+        commands.append(f"# {number}. " + _STEP[lang].get(item.role, "{who}").format(who=who) + f"\n{command}")
     if not commands:
         return None
     return "\n".join([*setup, *commands]) if len(commands) > 1 or setup else commands[0]
@@ -183,34 +225,41 @@ def _letters(steps: Sequence[Evidence]) -> dict[str, str]:
     return letters
 
 
-def _who(actor: str, letters: Mapping[str, str]) -> str:
+def _who(actor: str, letters: Mapping[str, str], lang: str = "en") -> str:
+    words = _WORDS[lang]
     if actor == "anonymous":
-        return "a caller without any credentials"
+        return words["anonymous"]
     if actor in letters:
-        return f"user {letters[actor]} ({actor})"
-    return "the harness"
+        return words["user"].format(letter=letters[actor], actor=actor)
+    return words["harness"]
 
 
-def _define(label: str, actor: str, letters: dict[str, str], variables: dict[str, str], setup: list[str]) -> str:
+def _define(
+    label: str, actor: str, letters: dict[str, str], variables: dict[str, str], setup: list[str], lang: str = "en"
+) -> str:
     """The variable for a redaction label (registered in `variables`), with a comment (or a command) in `setup`
     saying how to fill it."""
     if label in variables:
         return variables[label]
     kind, _, owner = label.partition(":")
     if kind == "forged-token" and owner in _FORGERIES:
-        what, command = _FORGERIES[owner]
+        name, command = _FORGERIES[owner]
+        what = _FORGED[lang][name]
         if "{base}" in command:
-            base = _define(f"token:{actor}", actor, letters, variables, setup) if actor else "TOKEN"
+            base = _define(f"token:{actor}", actor, letters, variables, setup, lang) if actor else "TOKEN"
             what, command = what.format(base="$" + base), command.replace("{base}", base)
         setup.append(f"# $FORGED_TOKEN: {what}\nFORGED_TOKEN={command}")
         variable = "FORGED_TOKEN"
     elif label in _DESCRIBED:
         variable = "EXPIRED_TOKEN" if "expired" in label else "OTHER_AUDIENCE_TOKEN"
-        setup.append(f"# ${variable}: " + _DESCRIBED[label].format(user=_who(actor, letters) if actor else "the user"))
-    elif owner and kind in _KINDS:
+        words = _WORDS[lang]
+        user = words["owner"].format(who=_who(actor, letters, lang)) if actor else words["the_user"]
+        setup.append(f"# ${variable}: " + _DESCRIBED[label][lang].format(user=user))
+    elif owner and kind in _KINDS[lang]:
         letters.setdefault(owner, string.ascii_uppercase[len(letters) % 26])
         variable = f"{re.sub(r'[^A-Za-z0-9]+', '_', kind).upper()}_{letters[owner]}"
-        setup.append(f"# ${variable}: {_KINDS[kind]} of {_who(owner, letters)}")
+        setup.append(f"# ${variable}: " + _WORDS[lang]["of"].format(what=_KINDS[lang][kind],
+                                                                     who=_who(owner, letters, lang)))
     else:
         variable = _variable(label, {})
     variables[label] = variable

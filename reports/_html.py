@@ -10,12 +10,13 @@ import datetime as dt
 import functools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reports._evidence import clip, reproduction, xml_safe
 from reports._findings import FINDINGS_FILE, file_sha256, write_text
+from reports._messages import to_german
 from reports._records import (
     OUTCOMES,
     SEVERITIES,
@@ -73,6 +74,7 @@ def report_context(
     """Everything the template shows, as plain values."""
     strings = load_strings()[lang]
     titles: Mapping[str, str] = strings.get("finding_titles") or {}  # the checks' English titles, translated
+    text = texts_in(lang)
     catalogue = load_requirement_catalogue()
     return {
         "lang": lang,
@@ -82,7 +84,7 @@ def report_context(
         "cell_order": _CELL_ORDER,
         "severities": tuple(reversed(SEVERITIES)),
         "run_id": run.get("id") or "",
-        "verdict": verdict_view(decide(run, results, fail_on=fail_on), strings),
+        "verdict": verdict_view(decide(run, results, fail_on=fail_on), strings, text),
         "summary": summarise(results),
         "untested_skips": sum(1 for r in results if r.outcome is Outcome.SKIP and r.applies),
         "check_table": _check_table(results),
@@ -91,12 +93,22 @@ def report_context(
         "catalogues": list(catalogue.catalogues.values()),
         "caveats": catalogue.caveats,
         "matrix": _matrix(results),
-        "findings": _findings(results, run, catalogue, titles),
-        "accepted": _listing(results, Outcome.ACCEPTED, titles),
-        "skipped": _skipped(results),
-        "errors": _listing(results, Outcome.ERROR, titles),
+        "findings": _findings(results, run, catalogue, titles, text, lang),
+        "accepted": _listing(results, Outcome.ACCEPTED, titles, text),
+        "skipped": _skipped(results, text),
+        "errors": _listing(results, Outcome.ERROR, titles, text),
         "integrity": _integrity(findings_path),
     }
+
+
+def _as_written(text: str) -> str:
+    return text
+
+
+def texts_in(lang: str) -> Callable[[str], str]:
+    """How the harness's English messages, reasons and notes (findings.json) read in the report's language: German
+    by reports/messages.yaml (what it does not know stays English), English as written."""
+    return to_german if lang == "de" else _as_written
 
 
 @functools.cache
@@ -137,7 +149,9 @@ _VERDICT_LOOK: Mapping[str, tuple[str, str]] = {
 }
 
 
-def verdict_view(verdict: Verdict, strings: Mapping[str, Any]) -> dict[str, Any]:
+def verdict_view(
+    verdict: Verdict, strings: Mapping[str, Any], text: Callable[[str], str] = _as_written
+) -> dict[str, Any]:
     """The verdict box: status word, css class, symbol, reasons in the report's language, coverage, errors."""
     css, symbol = _VERDICT_LOOK[verdict.status]
     percent = int(verdict.coverage * 100)
@@ -148,7 +162,7 @@ def verdict_view(verdict: Verdict, strings: Mapping[str, Any]) -> dict[str, Any]
         "symbol": symbol,
         "label": strings["verdict_status"][verdict.status],
         "exit_code": verdict.exit_code,
-        "reasons": [reason_text(reason, strings) for reason in verdict.details],
+        "reasons": [reason_text(reason, strings, text) for reason in verdict.details],
         "fail_on": verdict.fail_on.value,
         "failing": verdict.failing,
         "errors": verdict.errors,
@@ -159,15 +173,17 @@ def verdict_view(verdict: Verdict, strings: Mapping[str, Any]) -> dict[str, Any]
     }
 
 
-def reason_text(reason: Any, strings: Mapping[str, Any]) -> str:
-    """A verdict reason in the report's language (a reason code the strings do not know: the `other` form)."""
+def reason_text(reason: Any, strings: Mapping[str, Any], text: Callable[[str], str] = _as_written) -> str:
+    """A verdict reason in the report's language (a reason code the strings do not know: the `other` form; the
+    harness's English `detail` and `problem` through `text`)."""
     forms = strings["verdict_reasons"]
-    values = dict(reason.values)
+    values = {key: text(value) if key in ("detail", "problem") and isinstance(value, str) else value
+              for key, value in reason.values.items()}
     if "threshold" in values:
         values["threshold"] = strings["severities"].get(values["threshold"], values["threshold"])
     template = forms.get(reason.code)
     if template is None:
-        return str(forms["other"]).format(detail=values.get("detail") or reason.text)
+        return str(forms["other"]).format(detail=values.get("detail") or text(reason.text))
     if isinstance(template, Mapping):
         return plural(template, int(values.pop("count")), **values)
     return str(template).format(**values)
@@ -288,7 +304,12 @@ def _cell(counts: Counter[str] | None) -> dict[str, Any] | None:
 
 
 def _findings(
-    results: Records, run: RunRecord, catalogue: RequirementCatalogue, titles: Mapping[str, str]
+    results: Records,
+    run: RunRecord,
+    catalogue: RequirementCatalogue,
+    titles: Mapping[str, str],
+    text: Callable[[str], str] = _as_written,
+    lang: str = "en",
 ) -> list[dict[str, Any]]:
     groups: dict[str, list[ResultRecord]] = defaultdict(list)
     for result in results:
@@ -296,7 +317,7 @@ def _findings(
             groups[result.title or result.check].append(result)
     base_url = (run.get("target") or {}).get("base_url")
     rendered = [
-        _finding_group(titles.get(title, title), members, base_url, catalogue, titles)
+        _finding_group(titles.get(title, title), members, base_url, catalogue, titles, text, lang)
         for title, members in groups.items()
     ]
     return sorted(rendered, key=lambda group: (-group["rank"], check_sort_key(group["check"]), group["title"]))
@@ -308,6 +329,8 @@ def _finding_group(
     base_url: str | None,
     catalogue: RequirementCatalogue,
     titles: Mapping[str, str],
+    text: Callable[[str], str] = _as_written,
+    lang: str = "en",
 ) -> dict[str, Any]:
     members = sorted(members, key=lambda result: (operation_sort_key(result), result.variant or ""))
     worst = max(members, key=lambda result: severity_rank(result.severity))
@@ -316,23 +339,29 @@ def _finding_group(
         "check": worst.check,
         "severity": _severity(worst),
         "rank": severity_rank(worst.severity),
-        "items": [_finding_item(result, base_url, catalogue, titles) for result in members],
+        "items": [_finding_item(result, base_url, catalogue, titles, text, lang) for result in members],
     }
 
 
 def _finding_item(
-    result: ResultRecord, base_url: str | None, catalogue: RequirementCatalogue, titles: Mapping[str, str]
+    result: ResultRecord,
+    base_url: str | None,
+    catalogue: RequirementCatalogue,
+    titles: Mapping[str, str],
+    text: Callable[[str], str] = _as_written,
+    lang: str = "en",
 ) -> dict[str, Any]:
     row = _row(catalogue, result.check)
     requirements = result.requirements or (row.labels() if row else [])
     evidence = result.evidence
     return {
-        "result": _fields(result, titles),
+        "result": _fields(result, titles, text),
         "operation": result.operation,
         "requirements": list(requirements),
         "verified": row.verified if row else True,
         "evidence": [_clipped(item) for item in evidence],
-        "curl": reproduction(evidence, base_url),  # the attack (with its story), never the owner's request alone
+        # the attack (with its story), never the owner's request alone; comments in the report's language
+        "curl": reproduction(evidence, base_url, lang=lang),
     }
 
 
@@ -344,25 +373,34 @@ def _clipped(item: Evidence) -> dict[str, Any]:
     return clipped
 
 
-def _listing(results: Records, outcome: Outcome, titles: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+def _listing(
+    results: Records,
+    outcome: Outcome,
+    titles: Mapping[str, str] | None = None,
+    text: Callable[[str], str] = _as_written,
+) -> list[dict[str, Any]]:
     chosen = [result for result in results if result.outcome is outcome]
     chosen.sort(key=lambda result: (check_sort_key(result.check), operation_sort_key(result)))
     return [
-        {"result": _fields(result, titles or {}), "operation": result.operation, "acceptance": _acceptance(result)}
+        {"result": _fields(result, titles or {}, text), "operation": result.operation,
+         "acceptance": _acceptance(result)}
         for result in chosen
     ]
 
 
-def _fields(result: ResultRecord, titles: Mapping[str, str]) -> dict[str, Any]:
+def _fields(
+    result: ResultRecord, titles: Mapping[str, str], text: Callable[[str], str] = _as_written
+) -> dict[str, Any]:
     """The record fields the template shows, as plain strings (severity by its findings.json name, or None; the
-    title in the report's language where `titles` knows it)."""
+    title in the report's language where `titles` knows it, message, reason and note through `text`)."""
     return {
         "check": result.check,
         "variant": result.variant,
         "severity": _severity(result),
         "title": titles.get(result.title, result.title) if result.title else result.title,
-        "message": result.message,
-        "reason": result.reason,
+        "message": text(result.message),
+        "reason": text(result.reason),
+        "note": text(result.note) if result.note else result.note,
         "applies": result.applies,
         "fingerprint": result.fingerprint,
     }
@@ -379,10 +417,10 @@ def _acceptance(result: ResultRecord) -> dict[str, Any]:
     return {"justification": acceptance.justification, "owner": acceptance.owner, "expires": acceptance.expires}
 
 
-def _skipped(results: Records) -> list[dict[str, Any]]:
+def _skipped(results: Records, text: Callable[[str], str] = _as_written) -> list[dict[str, Any]]:
     """Skips grouped by reason: first those that were not tested, then those that do not apply to the target."""
     groups: dict[tuple[bool, str], list[dict[str, Any]]] = defaultdict(list)
-    for item in _listing(results, Outcome.SKIP):
+    for item in _listing(results, Outcome.SKIP, text=text):
         result = item["result"]
         groups[result.get("applies", True), str(result.get("reason") or "")].append(item)
     ordered = sorted(groups.items(), key=lambda group: (not group[0][0], -len(group[1]), group[0][1]))
