@@ -3,6 +3,7 @@ a PDF, SARIF, and no secret of the run anywhere in the output directory or the c
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from reports import pdf_page_count
+from reports import load_findings, pdf_page_count, write_findings, write_html
+from reports._messages import catalogue
 from reports._pdf import QUIET_FLAGS, find_browser
 from tests.integration.conftest import PROJECT, Scan
 
@@ -131,3 +133,24 @@ def test_no_secret_of_the_run_reaches_outputs_or_console(demo_scan: Scan) -> Non
     for entry in secrets:
         for where, text in texts.items():
             assert entry["value"] not in text, f"{entry['label']} found in {where}"
+
+
+# -- the German report of the demo scan: messages, reasons and notes translated ----------------------------------
+def _fixed_words(template: str) -> list[str]:
+    """The English template's literal runs of three or more words (what must not be left in a German report)."""
+    runs = (run.strip(" ;:,.()`'\"") for run in re.split(r"\{[a-z_0-9]+!?\}", template))
+    return [run for run in runs if len(run.split()) >= 3]
+
+
+def test_the_german_report_of_the_demo_holds_no_english_message_of_the_catalogue(
+    demo_scan: Scan, tmp_path: Path
+) -> None:
+    findings = load_findings(demo_scan.out / "findings.json")
+    write_findings(tmp_path, findings.run, findings.results)
+    shown = html.unescape(write_html(tmp_path, findings.run, findings.results, lang="de").read_text())
+    frames = [template for template in catalogue() if not template.fragment]  # analysis texts inside may stay
+    english = [words for template in frames for words in _fixed_words(template.english) if words in shown]
+    assert not english, english
+    assert "Expected 401, got" not in shown
+    assert "baseline failed" not in shown
+    assert load_findings(tmp_path / "findings.json").results == findings.results  # findings.json stays English
