@@ -65,19 +65,10 @@ def test_unauthenticated_access(operation: Operation, ctx: CheckContext) -> None
     owner = ctx.actor_for(operation, ctx.users[0])  # a throwaway account where the call removes one
     request, baseline = ctx.baseline(operation, owner)
     target = owner if operation.read_only else ctx.actor_for(operation, owner)
-    attack = request if operation.read_only else ctx.request_for(operation, target)
+    attack = _replayed(ctx, operation, request, owner, target)
     response = ctx.send(attack, bearer=None, op=operation, creator=target, role="attack", actor="anonymous")
-    _judge(
-        ctx,
-        response,
-        operation,
-        baseline,
-        attack,
-        owner,
-        "without any credentials",
-        "Operation answers without credentials",
-        Severity.HIGH,
-    )
+    _judge(ctx, response, operation, (request, baseline), attack, (owner, target), "without any credentials",
+           "Operation answers without credentials", Severity.HIGH)
 
 
 @check(
@@ -101,9 +92,17 @@ def test_invalid_token(operation: Operation, variant: str, ctx: CheckContext) ->
         return
     forged = _forge(variant, ctx, target)
     ctx.harness.redactor.add_secret(forged, f"forged-token:{variant}")
-    attack = request if operation.read_only else ctx.request_for(operation, target)
+    attack = _replayed(ctx, operation, request, owner, target)
     response = ctx.send(attack, bearer=forged, op=operation, creator=target, role="attack", actor=target.key)
-    _judge(ctx, response, operation, baseline, attack, owner, f"with {description}", title, severity)
+    _judge(ctx, response, operation, (request, baseline), attack, (owner, target), f"with {description}", title,
+           severity)
+
+
+def _replayed(ctx: CheckContext, op: Operation, request: Request, owner: TestUser, target: TestUser) -> Request:
+    """The attack: the owner's request that succeeded, exactly (method, path, query, headers, body). A call that
+    changes state is aimed at a fresh object (or account) instead, for the baseline has changed or removed its own:
+    then only the ids in the path differ (CheckContext.replay)."""
+    return request if op.read_only else ctx.replay(op, request, owner, target)
 
 
 def _attack_with_expired_token(
@@ -117,7 +116,7 @@ def _attack_with_expired_token(
     accepted: list[float] = []
     refused_at: float | None = None
     untried = ""
-    attack = request if op.read_only else ctx.request_for(op, target)
+    attack = _replayed(ctx, op, request, owner, target)
     while refused_at is None:
         age = stale.age(_now())
         response = ctx.send(attack, bearer=stale.token, op=op, creator=target, role="attack", actor=target.key)
@@ -133,8 +132,9 @@ def _attack_with_expired_token(
         if retry_at is None or op.removes_account:
             break  # no later try: beyond every allowance (or the profile's patience), or the account may be gone
         _sleep(max(stale.expires_at + retry_at - _now(), 0.0))
-        attack = request if op.read_only else ctx.request_for(op, target)
+        attack = _replayed(ctx, op, request, owner, target)
     if not accepted:
+        _refusal_counts(ctx, op, (request, baseline), attack, response, target, how)
         ctx.note = (ctx.note + "; " if ctx.note else "") + (
             f"refused a genuine token {tokens.describe_age(refused_at or 0.0)} past its exp")
         return
@@ -155,16 +155,60 @@ def _judge(
     ctx: CheckContext,
     response: httpx.Response,
     op: Operation,
-    baseline: httpx.Response,
+    owners: tuple[Request, httpx.Response],
     attack: Request,
-    owner: TestUser,
+    users: tuple[TestUser, TestUser],
     how: str,
     title: str,
     severity: Severity,
 ) -> None:
+    """`owners`: the owner's request that succeeded and its answer; `users`: the owner and the account the attack
+    is aimed at (the owner, or a throwaway account where the call removes one)."""
+    _request, baseline = owners
+    owner, target = users
     problem = _accepted(ctx, response, op, baseline, attack, owner, how)
     if problem is not None:
         raise Failure(title, problem, severity=severity)
+    _refusal_counts(ctx, op, owners, attack, response, target, how)
+
+
+AUTHENTICATION_REFUSALS = (401, 403)
+
+
+def needs_owners_answer(op: Operation, request: Request, attack: Request, status: int) -> bool:
+    """Whether a refusal of `attack` says something about the credential only next to the owner's own answer to the
+    very same request. 401 and 403 are refusals of the credential whatever the request; any other status (404,
+    400, 409, a 2xx that says "refused" ...) counts only where the owner's identical request succeeded: the baseline
+    itself when the attack is that request exactly and the call changes nothing, otherwise a request sent now."""
+    if status in AUTHENTICATION_REFUSALS:
+        return False
+    return not (op.read_only and attack == request)
+
+
+def _refusal_counts(ctx: CheckContext, op: Operation, owners: tuple[Request, httpx.Response], attack: Request,
+                    response: httpx.Response, target: TestUser, how: str) -> None:
+    """A refusal is a pass only when the owner's own answer to the same request was a success. Where the attack is
+    not the baseline itself (a fresh object, a second creation), the target's owner sends the attack's request with
+    its own credential; if that fails too, the refusal proves nothing and the item is skipped with both answers."""
+    request, _baseline = owners
+    if not needs_owners_answer(op, request, attack, response.status_code):
+        return
+    own = ctx.send(attack, bearer=ctx.token(target), op=op, creator=target, role="reference", actor=target.key)
+    if own.status_code >= 500:
+        raise CheckError(f"{target.key}'s own `{op.method} {attack.path}`, the attack's very request, answered "
+                         f"{own.status_code}: no verdict possible")
+    if ctx.succeeded(own):
+        said = f"`{op.label}` {how} answered {response.status_code}; {target.key}'s own identical request answered " \
+               f"{own.status_code}"
+        ctx.note = f"{ctx.note}; {said}" if ctx.note else said
+        return
+    refusal = ctx.refused_in_body(own)
+    pytest.skip(
+        f"no verdict: `{op.method} {attack.path}` {how} answered {response.status_code}, and {target.key}'s own "
+        f"identical request answered {own.status_code}" + (f" (refused in the body: {refusal})" if refusal else "")
+        + ": the refusal may be the request's, not the credential's; an attack counts only where the owner's own "
+        "answer to the same request succeeds"
+    )
 
 
 def _accepted(

@@ -24,8 +24,9 @@ import pytest
 
 from fixtures.analysis import compare
 from fixtures.analysis.idanalysis import ChosenValue, ObservedId, analyse_ids, is_integer_typed, without_chosen
-from fixtures.api.datagen import own_account, with_current_password
+from fixtures.api.datagen import SHORT_CANARY_LENGTH, own_account, short_canary, with_current_password
 from fixtures.engine.checks import CheckError, Failure, Severity, check, needs_authentication
+from fixtures.engine.context import aimed_at, path_values
 from fixtures.engine.http import Request
 from fixtures.engine.seeder import SeedError, fill_path, resource_prefixes, user_identifier
 
@@ -151,12 +152,6 @@ def merge_masks(first: compare.DynamicMask, second: compare.DynamicMask) -> comp
     )
 
 
-def path_values(template: str, path: str) -> list[str]:
-    """The values a concrete path puts where its template has parameters: ('/a/{x}/b', '/a/7/b') -> ['7']."""
-    pairs = zip(template.strip("/").split("/"), path.strip("/").split("/"), strict=False)
-    return [concrete for pattern, concrete in pairs if pattern.startswith("{") and pattern.endswith("}")]
-
-
 def id_param_of(resource: str) -> str:
     """The parameter an item path ends in: /orders/{order_id} -> order_id."""
     return resource.rpartition("/")[2].strip("{}")
@@ -243,9 +238,14 @@ def test_cross_user_listing(operation: Operation, ctx: CheckContext) -> None:
         statuses.append(f"{user.key}: {response.status_code}")
         answered = answered or ctx.succeeded(response)
         text = _full_text(response)
-        found = foreign_canaries(text, canaries, user.key)
+        found = {owner: (canary, "canary") for owner, canary in foreign_canaries(text, canaries, user.key).items()}
+        for other in ctx.users:  # a field with a small maxLength carries the short form of a canary
+            forms = owner_canaries(other.canary, _object_canaries(ctx, other))
+            short = next((form for form, is_short in forms if is_short and form in text), None)
+            if other.key != user.key and other.key not in found and short is not None:
+                found[other.key] = (short, f"short canary ({SHORT_CANARY_LENGTH} characters, 40 random bits)")
         if found:
-            seen = ", ".join(f"{owner}'s canary in `{excerpt(text, canary, width=30)}`" for owner, canary in
+            seen = ", ".join(f"{owner}'s {what} in `{excerpt(text, canary, width=30)}`" for owner, (canary, what) in
                              found.items())
             leaks.append(f"the response to {user.key} (`{request.method} {request.path}`, {response.status_code}) "
                          f"holds {seen}")
@@ -270,13 +270,19 @@ def test_cross_user_listing(operation: Operation, ctx: CheckContext) -> None:
 def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) -> None:
     attacker, victim = _pair(ctx, variant)
     request, baseline = ctx.baseline(operation, victim)
-    attack = ctx.request_at(operation, attacker, request.path)  # the attacker's own query values, not the victim's
+    # the owner reads once more before the attack: what differs between its two reads (counters, last_seen) is masked
+    again = ctx.send(request, bearer=ctx.token(victim), role="reference", actor=victim.key)
+    _no_server_error(again, operation, request.path, f"as its owner {victim.key}")
+    reads = [baseline, again] if ctx.succeeded(again) and again.status_code == baseline.status_code else [baseline]
+    # B's own request, for B's own object, succeeded; the attack is that very request aimed at A's object
+    own_request, own = ctx.baseline(operation, attacker)
+    attack = aimed_at(own_request, operation.path, request.path)
     response = ctx.send(attack, bearer=ctx.token(attacker), role="attack", actor=attacker.key)
     _no_server_error(response, operation, request.path, f"as {attacker.key}")
     if not response.is_success:
         return
     refusal = ctx.refused_in_body(response)
-    proof = _read_proof(ctx, operation, attack, baseline, response, attacker, victim)
+    proof = _read_proof(ctx, operation, attack, reads, response, (own_request, own), attacker, victim)
     if proof and refusal:
         proof = f"{proof}, although its body says the request was refused ({refusal})"
     if proof:
@@ -315,7 +321,7 @@ def test_cross_user_write(operation: Operation, variant: str, ctx: CheckContext)
         path = baseline.path
         before = [_owner_read(ctx, reader, victim, path) for _ in range(2)]
         _require_readable(ctx, before, reader, victim, path, "after their own write")
-        attacks = _attack_write(ctx, operation, attacker, path)
+        attacks = [_attack_write(ctx, operation, attacker, path)]
         after = _owner_read(ctx, reader, victim, path)
         _judge_write(ctx, operation, attacker, victim, path, before, attacks, after)
     finally:
@@ -340,12 +346,12 @@ def test_cross_user_delete(operation: Operation, variant: str, ctx: CheckContext
     reader = _state_reader(ctx, operation, "delete")
     mark = ctx.created_mark()
     try:
-        ctx.baseline(operation, victim)  # the owner can delete an object of their own
+        own_request, _ = ctx.baseline(operation, attacker)  # B can delete an object of its own with this request
         entry = ctx.object_for(operation, victim, fresh=True)
         path = ctx.path_for(operation, victim, entry)
         before = _owner_read(ctx, reader, victim, path)
         _require_readable(ctx, [before], reader, victim, path, "before the attack")
-        response = ctx.send(ctx.request_at(operation, attacker, path), bearer=ctx.token(attacker), role="attack",
+        response = ctx.send(aimed_at(own_request, operation.path, path), bearer=ctx.token(attacker), role="attack",
                             actor=attacker.key)
         after = _owner_read(ctx, reader, victim, path)
         who = f"{attacker.key} sent `DELETE {path}` ({victim.key}'s object) and got `{response.status_code}`"
@@ -401,9 +407,11 @@ def test_existence_oracle(operation: Operation, ctx: CheckContext) -> None:
     notes = [] if deleted is not None else [f"no deleted id compared: {why_not}"]
     cases["malformed id"] = MALFORMED_ID if foreign != MALFORMED_ID else f"{MALFORMED_ID}!"
 
-    def ask(value: str) -> httpx.Response:
+    asked = ctx.request_at(operation, attacker, fill_path(operation.path, {**params, id_param: foreign}))
+
+    def ask(value: str) -> httpx.Response:  # one request, only the id differs
         path = fill_path(operation.path, {**params, id_param: value})
-        response = ctx.send(ctx.request_at(operation, attacker, path), bearer=ctx.token(attacker), role="attack",
+        response = ctx.send(aimed_at(asked, operation.path, path), bearer=ctx.token(attacker), role="attack",
                             actor=attacker.key)
         _no_server_error(response, operation, path, f"as {attacker.key}")
         return response
@@ -526,28 +534,49 @@ def _shape(response: httpx.Response) -> compare.ResponseShape:
     return compare.ResponseShape(response.status_code, dict(response.headers), response.text)
 
 
-def _read_proof(ctx: CheckContext, op: Operation, request: Request, baseline: httpx.Response,
-                response: httpx.Response, attacker: TestUser, victim: TestUser) -> str | None:
-    """Why the attacker's 2xx shows the victim's object: a canary, an identifier or the owner's very answer."""
+def _read_proof(ctx: CheckContext, op: Operation, request: Request, owner_reads: Sequence[httpx.Response],
+                response: httpx.Response, attackers: tuple[Request, httpx.Response], attacker: TestUser,
+                victim: TestUser) -> str | None:
+    """Why the attacker's 2xx shows the victim's object: a canary (or its short form), an identifier or the owner's
+    very answer. `owner_reads`: the victim's reads before the attack (what differs between them is masked before
+    bodies are compared); `attackers`: the attacker's own request for its own object and its answer."""
     text = _full_text(response)
-    if victim.canary in text:
-        return f"containing {victim.key}'s canary: `{excerpt(text, victim.canary)}`"
+    for canary, short in owner_canaries(victim.canary, _object_canaries(ctx, victim)):
+        if canary in text:
+            what = (f"short canary `{canary}` ({SHORT_CANARY_LENGTH} characters, 40 random bits: planted where a "
+                    "field's maxLength has no room for the whole canary)") if short else "canary"
+            return f"containing {victim.key}'s {what}: `{excerpt(text, canary)}`"
     asked = f"{request.path} {request.params}"
     for label, value in (("e-mail address", victim.email), ("username", victim.username), ("user id", victim.sub)):
         if value and not contains_value(asked, value) and contains_value(text, value):
             return f"containing {victim.key}'s {label}: `{excerpt(text, value)}`"
-    own_request = ctx.request_for(op, attacker)
-    own = ctx.send(own_request, bearer=ctx.token(attacker), role="reference", actor=attacker.key)
-    _no_server_error(own, op, own_request.path, f"as {attacker.key} (its own object)")
+    own_request, own = attackers
+    baseline = owner_reads[0]
     literals = path_values(op.path, request.path)
-    victims = compare.normalise(_shape(baseline), mask_literals=literals)
-    attacked = compare.normalise(_shape(response), mask_literals=literals)
-    owns = compare.normalise(_shape(own), mask_literals=path_values(op.path, own_request.path))
-    owner_specific = own.status_code != baseline.status_code or owns.body != victims.body
-    if attacked.body == victims.body and owner_specific:
-        return (f"with the same body as {victim.key}'s own answer ({baseline.status_code}, normalised), which differs "
-                f"from what {attacker.key} gets for its own `{own_request.path}` ({own.status_code})")
+    mask = compare.owner_mask([_shape(read) for read in owner_reads], mask_literals=literals)
+    owner_specific = own.status_code != baseline.status_code or not compare.same_body(
+        mask, _shape(own), _shape(baseline), first_literals=path_values(op.path, own_request.path),
+        second_literals=literals)
+    if owner_specific and compare.same_body(mask, _shape(response), _shape(baseline), first_literals=literals,
+                                            second_literals=literals):
+        masked = " and what differs between its own reads" if not mask.is_empty else ""
+        return (f"with the same body as {victim.key}'s own answer ({baseline.status_code}, normalised{masked}), which "
+                f"differs from what {attacker.key} gets for its own `{own_request.path}` ({own.status_code})")
     return None
+
+
+def owner_canaries(canary: str, object_canaries: Iterable[str] = ()) -> list[tuple[str, bool]]:
+    """What a response is searched for to find a user's data: its canary, and the short forms (`True`) of it and of
+    the canaries of its objects (a field with a small maxLength carries the short form: fixtures/api/datagen.py)."""
+    found = [(canary, False), (short_canary(canary), True)]
+    found += [(short_canary(other), True) for other in object_canaries if other and other != canary]
+    return list(dict.fromkeys(found))
+
+
+def _object_canaries(ctx: CheckContext, user: TestUser) -> list[str]:
+    """The canaries of the objects created for `user` (seeded, and created in this process)."""
+    entries = (*ctx.harness.ledger.entries, *ctx.harness.created_here.entries)
+    return [entry.canary for entry in entries if entry.owner == user.key and entry.canary]
 
 
 def _state_reader(ctx: CheckContext, op: Operation, what: str) -> Operation:
@@ -601,13 +630,16 @@ def _attack_account(ctx: CheckContext, op: Operation, attacker_user: TestUser, v
     accounts of the check's own, never test users. The owner's baseline removes an account of its own first; the
     state proof is whether A can still log in afterwards."""
     owner = ctx.actor_for(op, victim_user)
-    ctx.baseline(op, owner)  # the owner can remove its own account (this throwaway account is gone now)
+    own_request, _ = ctx.baseline(op, owner)  # the owner can remove its own account (this throwaway account is gone)
     victim = ctx.actor_for(op, victim_user)
     attacker = ctx.actor_for(op, attacker_user)
     if not ctx.can_log_in(victim):
         raise CheckError(f"the throwaway account {victim.username} cannot log in right after its creation")
     path = ctx.path_for(op, victim, None)
-    response = ctx.send(ctx.request_at(op, attacker, path), bearer=ctx.token(attacker), role="attack",
+    # the request that removed the owner's account, aimed at the victim's; where it carries the sender's own account
+    # values (a password to confirm), the attacker's take their place
+    swaps = {getattr(owner, name): getattr(attacker, name) for name in ("username", "email", "password")}
+    response = ctx.send(aimed_at(own_request, op.path, path, swaps), bearer=ctx.token(attacker), role="attack",
                         actor=attacker.key)
     _no_server_error(response, op, path, f"as {attacker.key} ({attacker_user.key}'s stand-in)")
     who = (f"{attacker.key} (a throwaway account standing in for {attacker_user.key}) sent `{op.method} {path}` for "
@@ -623,17 +655,13 @@ def _attack_account(ctx: CheckContext, op: Operation, attacker_user: TestUser, v
     ctx.note = f"{who}; {victim.key} can still log in" + (f" (refused in the body: {refusal})" if refusal else "")
 
 
-def _attack_write(ctx: CheckContext, op: Operation, attacker: TestUser, path: str) -> list[httpx.Response]:
-    """The attacker's valid request to the victim's path; a validation error to the full body: once more, leaner."""
-    responses = []
-    for required_only in (False, True):
-        attack = ctx.request_at(op, attacker, path, required_only=required_only)
-        response = ctx.send(attack, bearer=ctx.token(attacker), op=op, creator=attacker, role="attack",
-                            actor=attacker.key)
-        responses.append(response)
-        if op.body_schema is None or response.status_code not in VALIDATION_STATUSES:
-            break
-    return responses
+def _attack_write(ctx: CheckContext, op: Operation, attacker: TestUser, path: str) -> httpx.Response:
+    """The attacker's own request that succeeded for an object of its own (its baseline: the full body, or the
+    required-only one where the full one was refused), sent once more, unchanged but for the target: the victim's
+    `path`. A refusal of it is a refusal of the target, never of a malformed body."""
+    own_request, _ = ctx.baseline(op, attacker)
+    return ctx.send(aimed_at(own_request, op.path, path), bearer=ctx.token(attacker), op=op, creator=attacker,
+                    role="attack", actor=attacker.key)
 
 
 def _judge_write(ctx: CheckContext, op: Operation, attacker: TestUser, victim: TestUser, path: str,
@@ -650,10 +678,12 @@ def _judge_write(ctx: CheckContext, op: Operation, attacker: TestUser, victim: T
         raise CheckError(f"{victim.key}'s re-read of `{path}` answered {after.status_code} after {who}: cannot tell "
                          "whether the object changed")
     text = _full_text(after)
-    if attacker.canary in text:
-        raise Failure("User B can change user A's object",
-                      f"`{op.label}`: {who}; {victim.key}'s re-read now contains {attacker.key}'s canary: "
-                      f"`{excerpt(text, attacker.canary)}`", severity=Severity.HIGH)
+    for canary, short in owner_canaries(attacker.canary):
+        if canary in text:
+            what = f"short canary `{canary}`" if short else "canary"
+            raise Failure("User B can change user A's object",
+                          f"`{op.label}`: {who}; {victim.key}'s re-read now contains {attacker.key}'s {what}: "
+                          f"`{excerpt(text, canary)}`", severity=Severity.HIGH)
     mask = compare.learn_dynamic([_shape(read) for read in before])
     differences = compare.diff_responses(mask.apply(_shape(before[-1])), mask.apply(_shape(after)))
     if differences:

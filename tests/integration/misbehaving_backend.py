@@ -203,6 +203,75 @@ if os.environ.get("HEALTH_NOTES") == "1" or os.environ.get("FAULT_EMPTY_SPEC") =
 # ==== end of run-health faults =======================================================================================
 
 
+# ==== replayed attacks (issue 14 item 4; tests/integration/test_replayed_attacks_e2e.py) ============================
+# REPLAY_MEMOS=1 replaces the /v1 operations above by an API of owned memos (POST /v1/memos, GET/DELETE
+# /v1/memos/{memo_id}; the owner is the token's `sub`). Only the tokens in REPLAY_KNOWN_TOKENS=A,B are accepted.
+# The creation's optional `tag` names a tag that must exist, and none does: a body with a tag answers 404 whoever
+# sends it, so only the required-only body succeeds. Fault:
+#   FAULT_LAX_CREATE=1    the creation accepts any JWT-shaped token (forged ones too) and takes its `sub`
+if os.environ.get("REPLAY_MEMOS") == "1":
+    import base64 as _b64
+    import json as _json
+    import threading as _threading
+    import uuid as _uuid
+
+    from pydantic import BaseModel as _BaseModel
+
+    _memo_lock = _threading.Lock()
+    _memos: dict[str, dict[str, str]] = {}
+    app.router.routes[:] = [r for r in app.router.routes if not getattr(r, "path", "").startswith("/v1/")]
+    app.openapi_schema = None
+
+    class MemoIn(_BaseModel):
+        title: str
+        tag: str | None = None  # optional in the spec; see above
+
+    def _memo_sub(token: str) -> str:
+        payload = token.split(".")[1]
+        try:
+            claims = _json.loads(_b64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except ValueError:
+            raise HTTPException(401, "bad token") from None
+        return str(claims.get("sub") or "")
+
+    def memo_owner(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:  # noqa: B008
+        token = signed_in(credentials)
+        if token not in os.environ.get("REPLAY_KNOWN_TOKENS", "").split(","):
+            raise HTTPException(401, "unknown token")
+        return _memo_sub(token)
+
+    def memo_creator(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:  # noqa: B008
+        if os.environ.get("FAULT_LAX_CREATE") == "1":
+            return _memo_sub(signed_in(credentials))
+        return memo_owner(credentials)
+
+    @app.post("/v1/memos", status_code=201)
+    def create_memo(memo: MemoIn, owner: str = Depends(memo_creator)) -> dict[str, str]:
+        if memo.tag is not None:
+            raise HTTPException(404, "no such tag")
+        with _memo_lock:
+            memo_id = _uuid.uuid4().hex
+            _memos[memo_id] = {"owner": owner, "title": memo.title}
+        return {"id": memo_id, "title": memo.title}
+
+    @app.get("/v1/memos/{memo_id}")
+    def read_memo(memo_id: str, owner: str = Depends(memo_owner)) -> dict[str, str]:
+        memo = _memos.get(memo_id)
+        if memo is None or memo["owner"] != owner:
+            raise HTTPException(404, "no such memo")
+        return {"id": memo_id, "title": memo["title"]}
+
+    @app.delete("/v1/memos/{memo_id}", status_code=204)
+    def delete_memo(memo_id: str, owner: str = Depends(memo_owner)) -> Response:
+        with _memo_lock:
+            memo = _memos.get(memo_id)
+            if memo is None or memo["owner"] != owner:
+                raise HTTPException(404, "no such memo")
+            del _memos[memo_id]
+        return Response(status_code=204)
+# ==== end of replayed attacks =======================================================================================
+
+
 if __name__ == "__main__":
     import uvicorn
 

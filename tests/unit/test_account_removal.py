@@ -12,6 +12,7 @@ import pytest
 from fixtures.api.catalogue import Operation, account_removal, build_catalogue
 from fixtures.engine.checks import CheckError
 from fixtures.engine.context import NO_THROWAWAY, CheckContext
+from fixtures.engine.http import Request
 from fixtures.engine.redaction import Redactor
 from fixtures.errors import IdentityError
 from fixtures.identity import REGISTER, TestUser
@@ -229,8 +230,11 @@ def account_ctx(backend: AccountBackend) -> Any:
 
     ns = SimpleNamespace(users=test_users, note="")
     ns.actor_for = actor_for
-    ns.baseline = lambda operation, who: (None, send(SimpleNamespace(path=f"/users/{who.username}"),
-                                                     bearer=who.username))
+    def baseline(operation: Operation, who: TestUser) -> tuple[Request, httpx.Response]:
+        request = Request(operation.method, f"/users/{who.username}")
+        return request, send(request, bearer=who.username)
+
+    ns.baseline = baseline
     ns.can_log_in = lambda who: who.username in backend.accounts
     ns.path_for = lambda operation, who, entry: f"/users/{who.username}"
     ns.request_at = lambda operation, who, path: SimpleNamespace(path=path)

@@ -121,8 +121,8 @@ def ctx(failure_body: dict[str, object] | None = None) -> CheckContext:
 
 
 def judge(context: CheckContext, body: dict[str, object], status: int = 200) -> None:
-    _judge(context, httpx.Response(status, json=body), OP, BASELINE, ATTACK, OWNER, "without any credentials",
-           "Operation answers without credentials", Severity.HIGH)
+    _judge(context, httpx.Response(status, json=body), OP, (ATTACK, BASELINE), ATTACK, (OWNER, OWNER),
+           "without any credentials", "Operation answers without credentials", Severity.HIGH)
 
 
 def test_a_refusal_answered_200_is_a_pass_that_says_so() -> None:
