@@ -559,8 +559,8 @@ def _read_proof(ctx: CheckContext, op: Operation, request: Request, owner_reads:
         second_literals=literals)
     if owner_specific and compare.same_body(mask, _shape(response), _shape(baseline), first_literals=literals,
                                             second_literals=literals):
-        masked = " and what differs between its own reads" if not mask.is_empty else ""
-        return (f"with the same body as {victim.key}'s own answer ({baseline.status_code}, normalised{masked}), which "
+        compared = "normalised, without what differs between its own reads" if not mask.is_empty else "normalised"
+        return (f"with the same body as {victim.key}'s own answer ({baseline.status_code}, {compared}), which "
                 f"differs from what {attacker.key} gets for its own `{own_request.path}` ({own.status_code})")
     return None
 
