@@ -439,3 +439,236 @@ def test_answered_creations_leave_nothing_in_flight() -> None:
     seed.create("/api/items/{id}", seed.users["user1"], ledger)
     assert ledger.in_flight == {}
     assert seed.delete_all(ledger) == []
+
+
+# -- 7. keys the client chooses, PUT-create, nested parents (the resource model) ------------------------------------
+def keyed_spec() -> dict[str, Any]:
+    """A title sent in the body is the key; a page is created with PUT under its slug; books live on a shelf."""
+    def body(*fields: str) -> dict[str, Any]:
+        return {"content": {"application/json": {"schema": {
+            "type": "object", "required": list(fields), "properties": {f: {"type": "string"} for f in fields}}}}}
+
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Keys", "version": "1"},
+        "paths": {
+            "/notes/": {"post": {"requestBody": body("title", "text"), "responses": OK}},
+            "/notes/{noteTitle}": {"get": {"parameters": [param("noteTitle")], "responses": OK},
+                                   "delete": {"parameters": [param("noteTitle")], "responses": OK}},
+            "/pages/{slug}": {"put": {"parameters": [param("slug")], "requestBody": body("slug", "text"),
+                                      "responses": OK},
+                              "delete": {"parameters": [param("slug")], "responses": OK}},
+            "/shelves": {"post": {"requestBody": body("name"), "responses": OK}},
+            "/shelves/{shelf}": {"get": {"parameters": [param("shelf")], "responses": OK},
+                                 "delete": {"parameters": [param("shelf")], "responses": OK}},
+            "/shelves/{shelf}/books/": {"post": {"parameters": [param("shelf")], "requestBody": body("text"),
+                                                 "responses": OK}},
+            "/shelves/{shelf}/books/{bookId}": {
+                "get": {"parameters": [param("shelf"), param("bookId")], "responses": OK},
+                "delete": {"parameters": [param("shelf"), param("bookId")], "responses": OK}},
+        },
+    }
+
+
+class Recorder:
+    """A fake backend that keeps every request; answers `{"status": "created"}` (no id) unless told otherwise."""
+
+    def __init__(self, answer: Answer | None = None) -> None:
+        self.requests: list[httpx.Request] = []
+        self.answer = answer or (lambda request: httpx.Response(201, json={"status": "created"}))
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return httpx.Response(204) if request.method == "DELETE" else self.answer(request)
+
+    def sent(self, method: str) -> list[tuple[str, Any]]:
+        return [(r.url.path, json.loads(r.content) if r.content else None) for r in self.requests if r.method == method]
+
+
+def keyed_seeder(target: Recorder, **profile_args: Any) -> Seeder:
+    client = TargetClient("http://127.0.0.1:9", timeout_s=5, redactor=Redactor(), retries=0,
+                          transport=httpx.MockTransport(target.handle))
+    return Seeder(catalogue(keyed_spec()), client, Tokens(), [make_user(1), make_user(2)],  # type: ignore[arg-type]
+                  profile(**profile_args))
+
+
+def test_a_title_the_client_sends_is_the_key_when_the_answer_holds_no_id() -> None:
+    target = Recorder()
+    seed = keyed_seeder(target)
+    user = seed.users["user1"]
+    entry = seed.create("/notes/{noteTitle}", user, Ledger())
+    [(path, sent)] = target.sent("POST")
+    assert path == "/notes/"
+    assert sent["title"] == entry.object_id  # the harness's own unique value ...
+    assert user.canary in entry.object_id  # ... made of the object's canary
+    assert entry.path == f"/notes/{entry.object_id}"
+    other = seed.create("/notes/{noteTitle}", user, Ledger())
+    assert other.object_id != entry.object_id
+
+
+def test_the_answers_field_of_the_keys_name_wins_over_the_value_sent() -> None:
+    seed = keyed_seeder(Recorder(lambda r: httpx.Response(201, json={"id": 7, "data": {"title": "normalised"}})))
+    assert seed.create("/notes/{noteTitle}", seed.users["user1"], Ledger()).object_id == "normalised"
+
+
+def test_put_create_fills_the_path_and_the_body_field_with_the_same_value() -> None:
+    target = Recorder(lambda r: httpx.Response(200, json={"ok": True}))
+    seed = keyed_seeder(target)
+    ledger = Ledger()
+    entry = seed.create("/pages/{slug}", seed.users["user2"], ledger)
+    [(path, sent)] = target.sent("PUT")
+    assert path == f"/pages/{entry.object_id}"
+    assert sent["slug"] == entry.object_id
+    assert entry.created_with == "PUT /pages/{slug}"
+    assert seed.delete_all(ledger) == []
+    assert target.sent("DELETE") == [(f"/pages/{entry.object_id}", None)]
+
+
+def test_a_nested_object_is_created_under_a_parent_of_the_same_owner_whose_key_fills_the_path() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/shelves":
+            return httpx.Response(201, json={"message": "shelf created"})  # no id: the name sent is the key
+        return httpx.Response(201, json={"bookId": "b-1"})
+
+    target = Recorder(answer)
+    seed = keyed_seeder(target)
+    ledger = Ledger()
+    book = seed.create("/shelves/{shelf}/books/{bookId}", seed.users["user1"], ledger)
+    [shelf] = ledger.owned("/shelves/{shelf}", "user1")
+    assert [path for path, _ in target.sent("POST")] == ["/shelves", f"/shelves/{shelf.object_id}/books/"]
+    assert target.sent("POST")[0][1]["name"] == shelf.object_id
+    assert book.path == f"/shelves/{shelf.object_id}/books/b-1"
+    assert seed.delete_all(ledger) == []
+    assert [path for path, _ in target.sent("DELETE")] == [book.path, shelf.path]  # deepest first
+
+
+def test_an_id_in_the_answer_comes_before_the_identifying_field_sent() -> None:
+    seed = keyed_seeder(Recorder(lambda r: httpx.Response(201, json={"id": "s-9"})))
+    assert seed.create("/shelves/{shelf}", seed.users["user1"], Ledger()).object_id == "s-9"
+
+
+def test_a_client_key_respects_the_fields_max_length() -> None:
+    doc = keyed_spec()
+    doc["paths"]["/notes/"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]["title"][
+        "maxLength"] = 8
+    target = Recorder()
+    client = TargetClient("http://127.0.0.1:9", timeout_s=5, redactor=Redactor(), retries=0,
+                          transport=httpx.MockTransport(target.handle))
+    seed = Seeder(catalogue(doc), client, Tokens(), [make_user(1)], profile())  # type: ignore[arg-type]
+    first = seed.create("/notes/{noteTitle}", seed.users["user1"], Ledger())
+    second = seed.create("/notes/{noteTitle}", seed.users["user1"], Ledger())
+    assert len(first.object_id) == 8
+    assert first.object_id != second.object_id  # the tail keeps the serial
+
+
+# -- 8. recipes: key, headers, query, content type ------------------------------------------------------------------
+def test_a_recipe_sends_its_headers_query_and_content_type_and_takes_the_key_from_the_body() -> None:
+    target = Recorder(lambda r: httpx.Response(201, json={"id": "ignored"}))
+    recipe = RecipeSettings(create="POST /api/items/", body={"title": "x", "text": "about {canary}"},
+                            key="body.title", headers={"X-Tenant": "t-{canary}"}, query={"draft": "true"},
+                            content_type="application/vnd.api+json")
+    client = TargetClient("http://127.0.0.1:9", timeout_s=5, redactor=Redactor(), retries=0,
+                          transport=httpx.MockTransport(target.handle))
+    seed = Seeder(catalogue(), client, Tokens(), [make_user(1)], profile(recipes={"/api/items/{id}": recipe}))  # type: ignore[arg-type]
+    entry = seed.create("/api/items/{id}", seed.users["user1"], Ledger())
+    [request] = [r for r in target.requests if r.method == "POST"]
+    sent = json.loads(request.content)
+    assert sent["title"] == entry.object_id != "ignored"
+    assert sent["text"] == f"about {entry.canary}"
+    assert request.headers["x-tenant"] == f"t-{entry.canary}"
+    assert request.headers["content-type"] == "application/vnd.api+json"
+    assert request.url.params["draft"] == "true"
+
+
+RECIPE_PROFILE = """
+name: t
+environment: staging
+launcher: external
+backend:
+  base_url: http://127.0.0.1:8000
+identity:
+  provider: backend_api
+  backend:
+    registration: POST /register
+    registration_body: {username: "{username}", password: "{password}"}
+    login: POST /login
+    login_body: {username: "{username}", password: "{password}"}
+recipes:
+  /notes/{title}:
+    create: POST /notes
+"""
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("    keys: body.title", "unknown key 'recipes./notes/{title}.keys' in recipes./notes/{title}: did you mean "
+                           "'key'?"),
+    ("    header: {a: b}", "did you mean 'headers'?"),
+    ("    key: title", "not of the form 'body.<field>'"),
+    ("    key: body.title\n    id_field: id", "either key"),
+    ("    content_type: text/plain", "the harness sends JSON"),
+])
+def test_recipe_keys_are_validated_with_suggestions(tmp_path: Path, line: str, message: str) -> None:
+    from fixtures.errors import ProfileError
+
+    path = tmp_path / "p.yaml"
+    path.write_text(RECIPE_PROFILE + line + "\n")
+    with pytest.raises(ProfileError) as err:
+        load_profile(path)
+    assert message in str(err.value)
+
+
+def test_a_valid_recipe_with_the_new_keys_loads(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(RECIPE_PROFILE + "    key: body.title\n    headers: {X-Tenant: a}\n    query: {draft: true}\n"
+                    "    content_type: application/x-www-form-urlencoded\n")
+    recipe = load_profile(path).recipes["/notes/{title}"]
+    assert (recipe.key, recipe.headers, recipe.query, recipe.content_type) == (
+        "body.title", {"X-Tenant": "a"}, {"draft": True}, "application/x-www-form-urlencoded")
+
+
+def test_a_missing_key_names_the_recipe_to_write() -> None:
+    seed = seeder(Target(lambda r: httpx.Response(201, json={"status": "success"})))
+    with pytest.raises(SeedError) as err:
+        seed.create("/api/items/{id}", seed.users["user1"], Ledger())
+    assert 'recipes: {"/api/items/{id}": {create: "POST /api/items/", id_field: ' in str(err.value)
+    assert 'key: "body.<field>" (the body\'s fields: title)' in str(err.value)
+
+
+# -- 9. creations by checks and discarding them: public methods of the seeder --------------------------------------
+def test_record_creation_takes_the_key_and_the_parents_from_the_checks_own_request() -> None:
+    from fixtures.engine.http import Request
+
+    seed = keyed_seeder(Recorder())
+    user = seed.users["user1"]
+    ledger = Ledger()
+    books = seed.catalogue.find("POST", "/shelves/{shelf}/books/")
+    assert books is not None
+    response = httpx.Response(201, json={"data": {"bookId": "b-7"}})
+    entry = seed.record_creation(books, user, Request("POST", "/shelves/s-1/books/", json={"text": "t"}),
+                                 response, ledger)
+    assert entry is not None
+    assert entry.path == "/shelves/s-1/books/b-7"
+    assert ledger.entries == [entry]
+    notes = seed.catalogue.find("POST", "/notes/")
+    assert notes is not None
+    note = seed.record_creation(notes, user, Request("POST", "/notes/", json={"title": "mine", "text": "t"}),
+                                httpx.Response(201, json={"status": "created"}), ledger)
+    assert note is not None
+    assert note.path == "/notes/mine"
+    reader = seed.catalogue.find("GET", "/shelves/{shelf}")
+    assert reader is not None
+    assert seed.record_creation(reader, user, Request("GET", "/shelves/s-1"), response, ledger) is None
+
+
+def test_discard_deletes_now_as_the_owner_and_leaves_what_it_cannot_delete() -> None:
+    target = Recorder(lambda r: httpx.Response(201, json={"id": "x"}))
+    seed = keyed_seeder(target, exclude=["DELETE /pages/{slug}"])
+    ledger = Ledger()
+    note = seed.create("/notes/{noteTitle}", seed.users["user1"], ledger)
+    page = seed.create("/pages/{slug}", seed.users["user2"], ledger)
+    assert seed.discard(ledger.entries) == []
+    assert note.deleted
+    assert not page.deleted  # its DELETE is excluded: left to the run's clean-up, which reports it
+    [delete] = [r for r in target.requests if r.method == "DELETE"]
+    assert delete.headers["authorization"] == "Bearer token-user1"
+    assert seed.delete_all(ledger)[0].startswith(f"{page.path} (owner user2): `DELETE /pages/{{slug}}` is excluded")
