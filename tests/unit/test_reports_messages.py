@@ -26,6 +26,15 @@ EXAMPLES = {
     "names, id\x00 in the answer, except what the request itself sent": [
         "looked for every other test user's (not user2's) password (and its MD5/SHA-1/SHA-256 hex digests), "
         "credential, e-mail address, username, phone, names, id in the answer, except what the request itself sent"],
+    " (the body's fields: \x00)": [
+        "`POST /shelves/` succeeded but no id for `{slug}` was found in its Location header or response body: add a "
+        'recipe with `id_field` for `/shelves/{slug}`: recipes: {"/shelves/{slug}": {create: "POST /shelves/", '
+        'id_field: "<the response field with the id>"}}; or, where the key is a value the client sends, key: '
+        '"body.<field>" (the body\'s fields: slug, title)'],
+    "`\x00` succeeded but its response body has no field `\x00` (\x00): name the field that holds the new id in a "
+    "recipe for `\x00` (id_field)": [
+        "`POST /notes` succeeded but its response body has no field `data.id` (the recipe's id_field): name the field "
+        "that holds the new id in a recipe for `/notes/{id}` (id_field)"],
 }
 
 
