@@ -185,3 +185,24 @@ def test_fields_that_change_between_the_owners_reads_are_masked() -> None:
     single = compare.owner_mask([first])
     assert single.is_empty
     assert not compare.same_body(single, attacked, first)
+
+
+# -- keeping_key: a write sends the key it addresses in the body field named like it ---------------------------------
+def test_a_body_field_named_like_the_item_key_carries_the_paths_value() -> None:
+    from fixtures.api.catalogue import Parameter
+    from fixtures.engine.context import keeping_key
+
+    schema = {"type": "object", "properties": {"title": {"type": "string"}, "summary": {"type": "string"}}}
+    put = Operation(method="PUT", path="/shelves/{slug}/books/{bookTitle}", operation_id=None, tags=(),
+                    needs_auth=True, auth_reason="bearer",
+                    parameters=(Parameter("slug", "path", True, {"type": "string"}),
+                                Parameter("bookTitle", "path", True, {"type": "string"})),
+                    body_schema=schema, body_media_type="application/json")
+    body = keeping_key(put, "/shelves/s1/books/cnry7x3", {"title": "generated", "summary": "cnry7c9"})
+    assert body == {"title": "cnry7x3", "summary": "cnry7c9"}
+    assert keeping_key(put, "/shelves/s1/books/cnry7x3", {"summary": "x"}) == {"summary": "x", "title": "cnry7x3"}
+    unrelated = {"type": "object", "properties": {"summary": {"type": "string"}}}
+    other = Operation(method="PUT", path="/notes/{note_id}", operation_id=None, tags=(), needs_auth=True,
+                      auth_reason="bearer", parameters=(Parameter("note_id", "path", True, {"type": "string"}),),
+                      body_schema=unrelated, body_media_type="application/json")
+    assert keeping_key(other, "/notes/7", {"summary": "x"}) == {"summary": "x"}

@@ -672,3 +672,13 @@ def test_discard_deletes_now_as_the_owner_and_leaves_what_it_cannot_delete() -> 
     [delete] = [r for r in target.requests if r.method == "DELETE"]
     assert delete.headers["authorization"] == "Bearer token-user1"
     assert seed.delete_all(ledger)[0].startswith(f"{page.path} (owner user2): `DELETE /pages/{{slug}}` is excluded")
+
+
+def test_a_client_chosen_key_with_a_pattern_is_the_canary_in_a_form_the_pattern_accepts() -> None:
+    from fixtures.engine.seeder import _canary_fitting
+
+    slug = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{2,62}$"}
+    keys = {_canary_fitting(slug, f"cnryA7f3x{serial}") for serial in range(1, 4)}
+    assert keys == {"cnrya7f3x1", "cnrya7f3x2", "cnrya7f3x3"}  # unique per object: a taken key is a 409
+    assert _canary_fitting({"pattern": "^[A-Z]{3}[0-9]{4}$"}, "cnry7f3x1") is None  # no form fits: the generator
+    assert _canary_fitting({"pattern": "^[a-z0-9]+$", "maxLength": 6}, "cnry7f3x12") == "7f3x12"  # the tail
