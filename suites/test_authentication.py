@@ -11,7 +11,8 @@ import pytest
 
 from fixtures.analysis import compare
 from fixtures.analysis import forged_tokens as tokens
-from fixtures.engine.checks import CheckError, Failure, Severity, check, needs_authentication, not_applicable
+from fixtures.engine.checks import CheckError, Failure, Severity, check, not_applicable
+from fixtures.engine.context import path_values
 from fixtures.identity.base import OTHER_AUDIENCE, SHORT_LIVED
 
 if TYPE_CHECKING:
@@ -59,31 +60,41 @@ TOKEN_VARIANTS = {
     "unauthenticated_access",
     title="Operation answers without credentials",
     severity=Severity.HIGH,
-    precondition=needs_authentication,
 )
 def test_unauthenticated_access(operation: Operation, ctx: CheckContext) -> None:
+    _protected_or_not_applicable(ctx, operation)
     owner = ctx.actor_for(operation, ctx.users[0])  # a throwaway account where the call removes one
-    request, baseline = ctx.baseline(operation, owner)
+    request, baseline = ctx.baseline(operation, owner, refused=True)
+    if not ctx.succeeded(baseline):
+        _where_the_owner_was_refused(ctx, operation, request, baseline, owner, None, "without any credentials",
+                                     "Operation answers without credentials", Severity.HIGH)
+        return
     target = owner if operation.read_only else ctx.actor_for(operation, owner)
     attack = _replayed(ctx, operation, request, owner, target)
     response = ctx.send(attack, bearer=None, op=operation, creator=target, role="attack", actor="anonymous")
     _judge(ctx, response, operation, (request, baseline), attack, (owner, target), "without any credentials",
-           "Operation answers without credentials", Severity.HIGH)
+           "Operation answers without credentials", Severity.HIGH, sent_credential=False)
 
 
 @check(
     "invalid_token",
     title="Operation accepts an invalid token",
     severity=Severity.CRITICAL,
-    precondition=needs_authentication,
     variants=tuple(TOKEN_VARIANTS),
 )
 def test_invalid_token(operation: Operation, variant: str, ctx: CheckContext) -> None:
     title, severity, description = TOKEN_VARIANTS[variant]
+    _protected_or_not_applicable(ctx, operation)
     if operation.removes_account and variant != "expired":
         _forge(variant, ctx, ctx.users[0])  # a variant that does not apply skips before throwaway accounts are made
     owner = ctx.actor_for(operation, ctx.users[0])  # a throwaway account where the call removes one
-    request, baseline = ctx.baseline(operation, owner)
+    request, baseline = ctx.baseline(operation, owner, refused=variant != "expired")
+    if not ctx.succeeded(baseline):
+        forged = _forge(variant, ctx, owner)
+        ctx.harness.redactor.add_secret(forged, f"forged-token:{variant}")
+        _where_the_owner_was_refused(ctx, operation, request, baseline, owner, forged, f"with {description}", title,
+                                     severity)
+        return
     # the forged token carries the claims of the account the attack is aimed at: a living one, never a test user's
     # where the call removes an account (the baseline has removed `owner`'s already)
     target = owner if operation.read_only else ctx.actor_for(operation, owner)
@@ -96,6 +107,66 @@ def test_invalid_token(operation: Operation, variant: str, ctx: CheckContext) ->
     response = ctx.send(attack, bearer=forged, op=operation, creator=target, role="attack", actor=target.key)
     _judge(ctx, response, operation, (request, baseline), attack, (owner, target), f"with {description}", title,
            severity)
+
+
+# Operations the spec declares public, by what a call without and with credentials got (per process: decided once).
+_seen_public: dict[tuple[int, str], str | None] = {}
+
+
+def _protected_or_not_applicable(ctx: CheckContext, op: Operation) -> None:
+    """Protected is what the backend does: an operation the spec declares public is called once without
+    credentials (the first test user's valid request). Refused, while the user's identical, signed-in request
+    succeeds, it is tested as protected (the item's note says that the spec does not declare it). Otherwise it is
+    public as declared, and the authentication checks do not apply (what it reveals is data_exposure's question)."""
+    if op.needs_auth:
+        return
+    key = (id(ctx.harness), op.label)
+    if key not in _seen_public:
+        _seen_public[key] = _refused_only_without_credentials(ctx, op)
+    refused = _seen_public[key]
+    if refused is None:
+        not_applicable(f"the operation is public ({op.auth_reason}), and a call without credentials was not refused "
+                       "where the same call with credentials succeeded: nothing to test for authentication (what "
+                       "its answers reveal is data_exposure's question)")
+    ctx.note = (f"the spec declares no security ({op.auth_reason}), but a call without credentials was refused "
+                f"({refused}) while the same call with credentials succeeded: tested as a protected operation")
+
+
+def _refused_only_without_credentials(ctx: CheckContext, op: Operation) -> str | None:
+    """How a call without credentials was refused where the same call with them succeeded; None otherwise."""
+    user = ctx.actor_for(op, ctx.users[0])
+    request = ctx.request_for(op, user)
+    anonymous = ctx.send(request, bearer=None, op=op, creator=user, role="reference", actor="anonymous")
+    if anonymous.status_code >= 500:
+        raise CheckError(f"`{op.method} {request.path}` without credentials answered {anonymous.status_code}: "
+                         "whether the operation is public cannot be told")
+    if ctx.succeeded(anonymous):
+        return None
+    signed_in = ctx.send(ctx.request_for(op, user) if not op.read_only else request, bearer=ctx.token(user), op=op,
+                         creator=user, role="reference", actor=user.key)
+    if not ctx.succeeded(signed_in):
+        return None  # refused either way: the request does not fit, and nothing says credentials are needed
+    refusal = ctx.refused_in_body(anonymous)
+    return f"{anonymous.status_code}" + (f", refused in the body: {refusal}" if refusal else "")
+
+
+def _where_the_owner_was_refused(
+    ctx: CheckContext, op: Operation, request: Request, refused: httpx.Response, owner: TestUser,
+    bearer: str | None, how: str, title: str, severity: Severity,
+) -> None:
+    """The owner's own request was refused (an operation for another role): the same request is sent `how`; a
+    success where the signed-in user was refused is a finding, a refusal a pass."""
+    response = ctx.send(request, bearer=bearer, op=op, creator=owner, role="attack",
+                        actor="anonymous" if bearer is None else owner.key)
+    if response.status_code >= 500:
+        raise CheckError(f"`{op.method} {request.path}` {how} answered {response.status_code}: no verdict possible")
+    own = ctx.refused_in_body(refused)
+    owners = f"{refused.status_code}" + (f", refused in the body: {own}" if own else "")
+    if ctx.succeeded(response):
+        raise Failure(title, f"`{op.label}` {how} answered `{response.status_code} {response.reason_phrase}` where "
+                             f"{owner.key}'s own, signed-in request was refused ({owners})", severity=severity)
+    ctx.note = (f"{owner.key}'s own request was refused ({owners}), and so was the request {how} "
+                f"({response.status_code})")
 
 
 def _replayed(ctx: CheckContext, op: Operation, request: Request, owner: TestUser, target: TestUser) -> Request:
@@ -161,12 +232,15 @@ def _judge(
     how: str,
     title: str,
     severity: Severity,
+    *,
+    sent_credential: bool = True,
 ) -> None:
     """`owners`: the owner's request that succeeded and its answer; `users`: the owner and the account the attack
-    is aimed at (the owner, or a throwaway account where the call removes one)."""
+    is aimed at (the owner, or a throwaway account where the call removes one); `sent_credential`: the attack sent
+    a (forged) credential, not none."""
     _request, baseline = owners
     owner, target = users
-    problem = _accepted(ctx, response, op, baseline, attack, owner, how)
+    problem = _accepted(ctx, response, op, baseline, attack, owner, how, sent_credential=sent_credential)
     if problem is not None:
         raise Failure(title, problem, severity=severity)
     _refusal_counts(ctx, op, owners, attack, response, target, how)
@@ -219,6 +293,8 @@ def _accepted(
     attack: Request,
     owner: TestUser,
     how: str,
+    *,
+    sent_credential: bool = True,
 ) -> str | None:
     """What the answer proves when the attack was accepted, or None when it was refused. A 2xx is an acceptance,
     unless its body says "refused" (JSend `status: fail`, ...) and carries none of the owner's data (its canary,
@@ -231,6 +307,10 @@ def _accepted(
     refusal = ctx.refused_in_body(response)
     status = f"`{response.status_code} {response.reason_phrase}`"
     if refusal is None:
+        rejection = _answered_like_a_rejection(ctx, op, attack, response, baseline, owner, sent_credential)
+        if rejection is not None:
+            ctx.note = f"answered {status} {how}, but {rejection}"
+            return None
         return (f"Expected 401, got {status} for `{op.label}` {how} "
                 f"(the owner's valid request answered {baseline.status_code})")
     leak = compare.owner_data_in(
@@ -244,6 +324,38 @@ def _accepted(
         return f"Got {status} for `{op.label}` {how}; the body says it refused ({refusal}), but it carries {leak}"
     ctx.note = f"answered {status} {how}, but its body says the request was refused: {refusal}"
     return None
+
+
+def _answered_like_a_rejection(ctx: CheckContext, op: Operation, attack: Request, response: httpx.Response,
+                               baseline: httpx.Response, owner: TestUser, sent_credential: bool) -> str | None:
+    """Why a 2xx that does not say "refused" is a refusal all the same, or None: it carries nothing of the owner's
+    (no canary, not the owner's own answer) and is the very answer to the same request with a credential that is
+    certainly refused (a malformed token; none, where the attack sent a malformed one), which itself differs from
+    the owner's answer. Backends that answer every failure with 200 and a body of their own are judged by this."""
+    literals = path_values(op.path, attack.path)
+    shown = compare.normalise(_shape(response), mask_literals=literals)
+    if shown.body == compare.normalise(_shape(baseline), mask_literals=literals).body or compare.owner_data_in(
+        f"{_headers_text(response)}\n\n{response.text}", canaries=[owner.canary], owner_body=baseline.text,
+        owner_content_type=baseline.headers.get("content-type", ""),
+        asked=f"{attack.path} {attack.params} {attack.json}",
+    ):
+        return None
+    garbage = not sent_credential  # the attack sent no credential: the reference sends a malformed one
+    reference_how = "with a malformed token" if garbage else "without any credentials"
+    reference = ctx.send(attack, bearer=tokens.garbage_token() if garbage else None, role="reference",
+                         actor="anonymous")
+    seen = compare.normalise(_shape(reference), mask_literals=literals)
+    if reference.status_code != response.status_code or seen.body != shown.body:
+        return None
+    if seen.body == compare.normalise(_shape(baseline), mask_literals=literals).body:
+        return None  # the reference got the owner's answer too: it proves nothing
+    return (f"it is the very answer to the same request {reference_how}, which differs from the owner's answer: "
+            "judged as a refusal")
+
+
+def _shape(response: httpx.Response) -> compare.ResponseShape:
+    return compare.ResponseShape(response.status_code, {k.lower(): v for k, v in response.headers.items()},
+                                 response.text)
 
 
 def _headers_text(response: httpx.Response) -> str:

@@ -65,11 +65,15 @@ def test_data_exposure(operation: Operation, variant: str, ctx: CheckContext) ->
 
 
 def _anonymously(ctx: CheckContext, op: Operation) -> tuple[Request, httpx.Response, str | None]:
-    """The owner's successful request, sent without credentials (a fresh object where the call changes state)."""
+    """The owner's request, sent without credentials: exactly where the owner's own was refused (an operation for
+    another role) or changed nothing, else aimed at a fresh object (the baseline changed its own)."""
     owner = ctx.actor_for(op, ctx.users[0])
-    request, _baseline = ctx.baseline(op, owner)
-    target = owner if op.read_only else ctx.actor_for(op, owner)
-    attack = request if op.read_only else ctx.request_for(op, target)
+    request, baseline = ctx.baseline(op, owner, refused=True)
+    if op.read_only or not ctx.succeeded(baseline):
+        attack, target = request, owner
+    else:
+        target = ctx.actor_for(op, owner)
+        attack = ctx.replay(op, request, owner, target)
     return attack, ctx.send(attack, bearer=None, op=op, creator=target, role="attack", actor="anonymous"), None
 
 

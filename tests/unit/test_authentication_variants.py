@@ -101,6 +101,8 @@ class SkewedBackend:
         self.expires_at = 0.0
 
     def send(self, request: Any, *, bearer: str | None = None, role: str = "", **_: Any) -> httpx.Response:
+        if role == "reference":  # the same request without credentials: certainly refused
+            return httpx.Response(401, json={"error": "no token"})
         assert role == "attack"
         age = self.clock.now - self.expires_at
         self.ages.append(age)
@@ -136,7 +138,7 @@ def expired_run(skew_s: float | None, monkeypatch: pytest.MonkeyPatch, *, remove
     owner = SimpleNamespace(username="u1", key="user1", canary="cnry")
     ctx = SimpleNamespace(harness=harness, users=[owner], note="", send=backend.send,
                           refused_in_body=lambda response: None, request_for=lambda op, user: REQUEST)
-    op = SimpleNamespace(removes_account=removes_account, read_only=True, label="GET /x", method="GET")
+    op = SimpleNamespace(removes_account=removes_account, read_only=True, label="GET /x", method="GET", path="/x")
     try:
         auth._attack_with_expired_token(ctx, op, REQUEST, httpx.Response(200), owner, owner)  # type: ignore[arg-type]
     except Failure as failure:

@@ -114,15 +114,21 @@ BASELINE = httpx.Response(200, json={"status": "success", "data": [{"note_id": "
 ATTACK = Request("GET", "/users/run-user1/notes")
 
 
-def ctx(failure_body: dict[str, object] | None = None) -> CheckContext:
+REJECTED = httpx.Response(401, json={"detail": "not authenticated"})
+
+
+def ctx(failure_body: dict[str, object] | None = None, rejected: httpx.Response = REJECTED) -> CheckContext:
+    """A context whose only request is the reference: the attack's request with a malformed token (`rejected`)."""
     profile = SimpleNamespace(checks=CheckSettings(failure_body=failure_body))
-    return CheckContext(SimpleNamespace(profile=profile, health=RunHealth()),  # type: ignore[arg-type]
-                        "unauthenticated_access")
+    context = CheckContext(SimpleNamespace(profile=profile, health=RunHealth()),  # type: ignore[arg-type]
+                           "unauthenticated_access")
+    context.send = lambda request, **kwargs: rejected  # type: ignore[method-assign]
+    return context
 
 
 def judge(context: CheckContext, body: dict[str, object], status: int = 200) -> None:
     _judge(context, httpx.Response(status, json=body), OP, (ATTACK, BASELINE), ATTACK, (OWNER, OWNER),
-           "without any credentials", "Operation answers without credentials", Severity.HIGH)
+           "without any credentials", "Operation answers without credentials", Severity.HIGH, sent_credential=False)
 
 
 def test_a_refusal_answered_200_is_a_pass_that_says_so() -> None:
@@ -143,6 +149,22 @@ def test_a_refusal_that_carries_the_owners_data_is_a_finding() -> None:
     assert '"status": "fail"' in failure.value.message
     with pytest.raises(Failure, match="9f2c4b1e0d7a4c3b"):
         judge(ctx(), {"status": "fail", "message": "not yours", "data": {"note_id": "9f2c4b1e0d7a4c3b"}})
+
+
+def test_a_200_that_is_the_answer_to_a_malformed_token_too_is_a_refusal() -> None:
+    # a backend that answers every failure with 200 and a body no convention names: the reference decides
+    login_page = {"page": "sign-in", "hint": "please log in"}
+    context = ctx(rejected=httpx.Response(200, json=login_page))
+    judge(context, login_page)
+    assert "the very answer to the same request with a malformed token" in context.note
+    with pytest.raises(Failure, match="Expected 401"):  # unlike the reference: accepted
+        judge(ctx(rejected=httpx.Response(200, json=login_page)), {"status": "success", "data": []})
+
+
+def test_a_reference_that_gets_the_owners_answer_proves_nothing() -> None:
+    owners = json.loads(BASELINE.text)
+    with pytest.raises(Failure, match="Expected 401"):
+        judge(ctx(rejected=httpx.Response(200, json=owners)), {"status": "success", "data": []})
 
 
 def test_the_profiles_convention_decides_where_it_is_set() -> None:
