@@ -22,6 +22,31 @@ EXAMPLES = {
     "the ids of `{\x00}` are \x00 \x00": ["the ids of `{username}` are usernames the harness chose itself"],
     ", canary": ["looked for every test user's password (and its MD5/SHA-1/SHA-256 hex digests), credential, e-mail "
                  "address, username, phone, names, id, canary in the answer, except what the request itself sent"],
+    # fixtures/analysis/timing.py: the verdicts around their statistics
+    "no measurable timing difference: \x00; \x00": [
+        "no measurable timing difference: median 0.0018 s (existing account, n=30, IQR 0.0005 s) vs 0.0019 s (unknown "
+        "account, n=30, IQR 0.0003 s), difference -0.1 ms, Cliff's delta +0.05, Mann-Whitney p=0.75; p=0.75 is not "
+        "below alpha 0.01; |delta| 0.05 is below the minimum effect 0.5"],
+    "\x00 answers measurably slower: \x00": [
+        "existing account answers measurably slower: median 0.0764 s (existing account, n=30, IQR 0.0202 s) vs 0.0022 "
+        "s (unknown account, n=30, IQR 0.0006 s), difference +74.2 ms, Cliff's delta +1.00, Mann-Whitney p=3e-11"],
+    # fixtures/analysis/idanalysis.py: parts that exist only inside one frame
+    "; \x00 of their \x00 random hex digits are the same in every id": [
+        "ids are version-7 (time-based) UUIDs: the first 48 bits are the creation time in milliseconds "
+        "(2026-12-02T04:18:14Z); 3 of their 18 random hex digits are the same in every id, which leaves about 62 "
+        "unpredictable bits, below the 64 bits needed against guessing"],
+    "ids look like MongoDB ObjectIds: the first 4 bytes are the creation time in seconds (\x00)\x00\x00; such ids "
+    "are predictable": [
+        f"ids look like MongoDB ObjectIds: the first 4 bytes are the creation time in seconds (2026-12-02T04:18:14Z)"
+        f"{process}{counter}; such ids are predictable"
+        for process in ("", ", the middle 5 bytes are the same for every id")
+        for counter in ("", " and the last 3 bytes count up")],
+    " and the last 3 bytes count up": [
+        "ids look like MongoDB ObjectIds: the first 4 bytes are the creation time in seconds (2026-12-02T04:18:14Z) "
+        "and the last 3 bytes count up; such ids are predictable"],
+    ", the middle 5 bytes are the same for every id": [
+        "ids look like MongoDB ObjectIds: the first 4 bytes are the creation time in seconds (2026-12-02T04:18:14Z), "
+        "the middle 5 bytes are the same for every id; such ids are predictable"],
     "looked for \x00 password (and its MD5/SHA-1/SHA-256 hex digests), credential, e-mail address, username, phone, "
     "names, id\x00 in the answer, except what the request itself sent": [
         "looked for every other test user's (not user2's) password (and its MD5/SHA-1/SHA-256 hex digests), "
@@ -29,14 +54,19 @@ EXAMPLES = {
 }
 
 
+KNOWN = "the credential is not a JWT: forged-JWT variants do not apply"  # a message the catalogue knows
+
+
 def filled(template: str) -> list[str]:
     """Texts the template produces: its examples, or its holes filled with the sample; a continuation (a part that
-    starts with "; ", ", ", " (" and is appended to another text) after a sample text."""
+    starts with "; ", ", ", " (", ". " and is appended to another text) after a known message."""
     if template in EXAMPLES:
         return EXAMPLES[template]
-    if template[:1] in " ,;:(":
-        template = HOLE + template
-    return [template.replace(HOLE, SAMPLE)]
+    text = template.replace(HOLE, SAMPLE)
+    if template[:1] in " ,;:(.":
+        # after a value ("200, saying …") or, an appendix, after a known message ("…. Keycloak: …")
+        return [SAMPLE + text] if not english_left(SAMPLE + text) else [KNOWN + text]
+    return [text]
 
 
 def english_left(text: str) -> list[str]:
