@@ -25,11 +25,14 @@ _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(!?)\}")
 _SEPARATOR = re.compile(r"(; | \| )")  # between the parts of a note or a message ("; ", " | ")
 # Placeholders of these names hold one word (a user key, an HTTP method, a status code, a number), so that a value
 # with spaces or brackets (a backend excerpt) cannot be split across them.
-_SHAPES = {"user": r"\S+", "state": r"[a-z0-9_]+", "attacker": r"\S+", "victim": r"\S+", "owner": r"\S+", "method": r"\S+",
-           "code": r"\d{3}", "location": r"\w+", "role": r"\w+", "name": r"[^`]+", "rounds": r"\d+", "warmup": r"\d+", "seconds": r"[\d.]+", "other_code": r"\d{3}", "count": r"\d+", "total": r"\d+",
-           # numbers of the timing and id verdicts (a p-value, a median, bits)
-           **{name: r"[-+]?[\d.]+(?:e[-+]?\d+)?" for name in ("p", "a", "b", "n_a", "n_b", "iqr_a", "iqr_b", "diff",
-                                                            "delta", "alpha", "min", "bits", "low")}}
+_SHAPES = {
+    "user": r"\S+", "attacker": r"\S+", "victim": r"\S+", "owner": r"\S+", "method": r"\S+", "state": r"[a-z0-9_]+",
+    "code": r"\d{3}", "other_code": r"\d{3}", "count": r"\d+", "total": r"\d+", "location": r"\w+", "role": r"\w+",
+    "name": r"[^`]+", "excerpt": r"[^`]+", "rounds": r"\d+", "warmup": r"\d+", "seconds": r"[\d.]+",
+    # numbers of the timing and id verdicts (a p-value, a median, bits)
+    **{name: r"[-+]?[\d.]+(?:e[-+]?\d+)?" for name in ("p", "a", "b", "n_a", "n_b", "iqr_a", "iqr_b", "diff", "delta",
+                                                     "alpha", "min", "bits", "low")},
+}
 _VERBATIM = frozenset({"key"})  # placeholders whose value is a name in the profile, never translated
 _MAX_LENGTH = 5000  # longer texts (a long excerpt inside) stay as written: bounded matching time
 # Two words in a row outside quotes and backticks: a value no template knows that reads as English text (an
@@ -53,6 +56,12 @@ class Template:
     required: frozenset[str]  # placeholders written `{name!}`
     fragment: bool = False  # from the `fragments` section: a part that messages embed
     appendix: bool = False  # from the `appendices` section: a sentence appended to any message (". Keycloak: …")
+
+    @functools.cached_property
+    def verbatim(self) -> frozenset[str]:
+        """Placeholders whose value stays as written: names in the profile (`_VERBATIM`) and every value the English
+        shows in backticks (`{param}`: an operation, a path, a field name)."""
+        return _VERBATIM | frozenset(re.findall(r"`\{([a-z_][a-z0-9_]*)!?\}`", self.english))
 
     @functools.cached_property
     def pieces(self) -> tuple[tuple[str, ...], tuple[tuple[str, re.Pattern[str]], ...]]:
@@ -202,11 +211,11 @@ def _best_values(template: Template, text: str, depth: int) -> tuple[dict[str, s
     best: tuple[int, dict[str, str], dict[str, str]] | None = None  # (English values, split, the known ones)
     for split in itertools.islice(_splits(template, text), _MAX_SPLITS):
         german = {name: known for name, value in split.items()
-                  if name not in _VERBATIM and (known := _known(value, depth + 1)) is not None}
+                  if name not in template.verbatim and (known := _known(value, depth + 1)) is not None}
         if not template.required <= german.keys():
             continue
         english = sum(1 for name, value in split.items()
-                      if name not in german and name not in _VERBATIM and _is_prose(value))
+                      if name not in german and name not in template.verbatim and _is_prose(value))
         if best is None or english < best[0]:
             best = english, split, german
         if not english:
@@ -215,7 +224,7 @@ def _best_values(template: Template, text: str, depth: int) -> tuple[dict[str, s
         return None
     english, split, german = best
     # a value no template knows as a whole: its known "; "-separated parts in German, the rest as written
-    return {name: value if name in _VERBATIM else german.get(name) or _value(value, depth + 1)
+    return {name: value if name in template.verbatim else german.get(name) or _value(value, depth + 1)
             for name, value in split.items()}, english
 
 
@@ -261,12 +270,6 @@ def _occurrences(text: str, literal: str, start: int) -> list[int]:
 
 def _filled(german: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda found: values[found.group(1)], german)
-
-
-def _known(value: str, depth: int) -> str | None:
-    """A value's German when the catalogue knows all of it (a whole text, or a list of known texts), else None."""
-    whole = _translated(value, depth)
-    return whole if whole is not None else _listed(value, depth)
 
 
 def _value(value: str, depth: int) -> str:

@@ -37,6 +37,8 @@ FRAGMENT_SOURCES: dict[str, frozenset[str] | None] = {
     "fixtures/analysis/timing.py": frozenset({"decide_timing_leak", "_unmet_conditions", "describe", "caution"}),
     "fixtures/analysis/idanalysis.py": None,
     "fixtures/analysis/compare.py": frozenset({"diff_responses", "_set_differences", "body_difference"}),
+    "fixtures/analysis/forged_tokens.py": frozenset({"grade_expired_acceptance"}),
+    "fixtures/analysis/exposure.py": frozenset({"belongings", "describe"}),
     "fixtures/api/account_flows.py": None,
     "fixtures/api/catalogue.py": frozenset({"_needs_auth", "account_removal"}),
     "suites/test_account_existence.py": frozenset({"_grade", "_advice", "_answers", "_said", "_status_story"}),

@@ -22,6 +22,19 @@ EXAMPLES = {
     "the ids of `{\x00}` are \x00 \x00": ["the ids of `{username}` are usernames the harness chose itself"],
     ", canary": ["looked for every test user's password (and its MD5/SHA-1/SHA-256 hex digests), credential, e-mail "
                  "address, username, phone, names, id, canary in the answer, except what the request itself sent"],
+    # fixtures/analysis/forged_tokens.py: with and without a later refusal
+    "accepted \x00 past exp\x00: more than Spring Security's default 60 s clock skew, within the 5 min .NET allows by "
+    "default; graded medium, not high. Reduce the allowed clock skew to 60 s or less": [
+        f"accepted 70 s past exp{refused}: more than Spring Security's default 60 s clock skew, within the 5 min .NET "
+        "allows by default; graded medium, not high. Reduce the allowed clock skew to 60 s or less"
+        for refused in ("", ", refused 2 min past exp")],
+    "accepted \x00 past exp\x00: within the 60 s clock skew Spring Security allows by default, so graded low, not "
+    "high. Reduce the allowed clock skew if tokens must end sooner": [
+        f"accepted 10 s past exp{refused}: within the 60 s clock skew Spring Security allows by default, so graded low, "
+        "not high. Reduce the allowed clock skew if tokens must end sooner" for refused in ("", ", refused 40 s past exp")],
+    ", refused \x00 past exp": [
+        "accepted 10 s past exp, refused 40 s past exp: within the 60 s clock skew Spring Security allows by default, "
+        "so graded low, not high. Reduce the allowed clock skew if tokens must end sooner"],
     # fixtures/analysis/timing.py: the verdicts around their statistics
     "no measurable timing difference: \x00; \x00": [
         "no measurable timing difference: median 0.0018 s (existing account, n=30, IQR 0.0005 s) vs 0.0019 s (unknown "
@@ -111,7 +124,7 @@ def test_every_template_compiles_and_matches_its_own_text() -> None:
      "alg: none und ohne Signatur (die gültige Anfrage des Eigentümers wurde mit 200 beantwortet)"),
     ("`GET /v1/reminders/1` without credentials answered 200 with user1's object content (its canary) at $.title "
      "(cnry7fc86089f053)",
-     "`GET /v1/reminders/1` ohne Zugangsdaten wurde mit 200 beantwortet, mit object content (its canary) von user1 "
+     "`GET /v1/reminders/1` ohne Zugangsdaten wurde mit 200 beantwortet, mit Objektinhalt (sein Canary) von user1 "
      "an $.title (cnry7fc86089f053)"),
     ("the credential is not a JWT: forged-JWT variants do not apply",
      "Der Zugangsnachweis ist kein JWT: Die Varianten mit gefälschtem JWT sind nicht anwendbar"),
