@@ -5,6 +5,7 @@ are; English reports and findings.json stay English."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -30,8 +31,9 @@ EXAMPLES = {
         for refused in ("", ", refused 2 min past exp")],
     "accepted \x00 past exp\x00: within the 60 s clock skew Spring Security allows by default, so graded low, not "
     "high. Reduce the allowed clock skew if tokens must end sooner": [
-        f"accepted 10 s past exp{refused}: within the 60 s clock skew Spring Security allows by default, so graded low, "
-        "not high. Reduce the allowed clock skew if tokens must end sooner" for refused in ("", ", refused 40 s past exp")],
+        f"accepted 10 s past exp{refused}: within the 60 s clock skew Spring Security allows by default, so graded "
+        "low, not high. Reduce the allowed clock skew if tokens must end sooner"
+        for refused in ("", ", refused 40 s past exp")],
     ", refused \x00 past exp": [
         "accepted 10 s past exp, refused 40 s past exp: within the 60 s clock skew Spring Security allows by default, "
         "so graded low, not high. Reduce the allowed clock skew if tokens must end sooner"],
@@ -198,3 +200,36 @@ def test_german_records_translate_message_reason_and_group_reasons(tmp_path: Pat
     english = html.unescape(write_html(tmp_path, {"id": "r"}, records, lang="en").read_text())
     assert skip in english
     assert "Expected 401, got" in english
+
+
+REAL_RECORDS = Path(__file__).parent / "data" / "german_report_records.json"
+
+
+def english_frames() -> list[str]:
+    """The English literal text of every catalogue template that a German report must not show: its pieces between
+    placeholders with at least two words, not also part of its German form (". Keycloak: ", "HTTP ")."""
+    frames = set()
+    for template in catalogue():
+        literals, _ = template.pieces
+        for piece in literals:
+            words = re.findall(r"[A-Za-z]{2,}", piece)
+            if len(words) >= 2 and piece.strip() not in template.german:
+                frames.add(piece.strip(" ;:,.()"))
+    return sorted(frames, key=len, reverse=True)
+
+
+def test_a_german_report_of_real_results_shows_no_english_frame_and_the_english_report_keeps_them(
+    tmp_path: Path,
+) -> None:
+    raw = json.loads(REAL_RECORDS.read_text(encoding="utf-8"))["results"]
+    records = [ResultRecord.from_dict(result) for result in raw]
+    texts = [text for record in records for text in (record.message, record.reason, record.note) if text]
+    assert len(texts) >= 40
+    german = html.unescape(write_html(tmp_path / "de", {"id": "r"}, records, lang="de").read_text(encoding="utf-8"))
+    left = sorted({frame for frame in english_frames() if frame in german})
+    assert not left, f"English catalogue text in the German report: {left}"
+    assert "Hinweise zu bestandenen Prüfpunkten" in german  # passed items' notes are shown
+    assert "kein messbarer Zeitunterschied: Median" in german  # a timing verdict, translated inside its note
+    english = html.unescape(write_html(tmp_path / "en", {"id": "r"}, records, lang="en").read_text(encoding="utf-8"))
+    missing = [text for text in texts if text not in english]
+    assert not missing, f"texts the English report does not show as findings.json holds them: {missing[:3]}"
