@@ -68,6 +68,13 @@ def write_html(
     return write_text(out / HTML_FILE, _template().render(context))
 
 
+# How a result's note is labelled (what a check looked for, how it decided, what it left out), per language.
+NOTE_LABELS = {
+    "en": {"note": "Note", "passed": "Notes on passed items"},
+    "de": {"note": "Hinweis", "passed": "Hinweise zu bestandenen Prüfpunkten"},
+}
+
+
 def report_context(
     run: RunRecord, results: Records, *, lang: str, fail_on: Severity, findings_path: Path
 ) -> dict[str, Any]:
@@ -97,6 +104,8 @@ def report_context(
         "accepted": _listing(results, Outcome.ACCEPTED, titles, text),
         "skipped": _skipped(results, text),
         "errors": _listing(results, Outcome.ERROR, titles, text),
+        "passed_notes": [item for item in _listing(results, Outcome.PASS, titles, text) if item["result"]["note"]],
+        "note_labels": NOTE_LABELS[lang],
         "integrity": _integrity(findings_path),
     }
 

@@ -11,6 +11,7 @@ no template is tried as "; "-separated parts; what matches nothing stays English
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,11 +25,23 @@ _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(!?)\}")
 _SEPARATOR = re.compile(r"(; | \| )")  # between the parts of a note or a message ("; ", " | ")
 # Placeholders of these names hold one word (a user key, an HTTP method, a status code, a number), so that a value
 # with spaces or brackets (a backend excerpt) cannot be split across them.
-_SHAPES = {"user": r"\S+", "attacker": r"\S+", "victim": r"\S+", "owner": r"\S+", "method": r"\S+",
-           "code": r"\d{3}", "other_code": r"\d{3}", "count": r"\d+", "total": r"\d+"}
+_SHAPES = {
+    "user": r"\S+", "attacker": r"\S+", "victim": r"\S+", "owner": r"\S+", "method": r"\S+", "state": r"[a-z0-9_]+",
+    "code": r"\d{3}", "other_code": r"\d{3}", "count": r"\d+", "total": r"\d+", "location": r"\w+", "role": r"\w+",
+    "name": r"[^`]+", "excerpt": r"[^`]+", "rounds": r"\d+", "warmup": r"\d+", "seconds": r"[\d.]+",
+    # numbers of the timing and id verdicts (a p-value, a median, bits)
+    **{name: r"[-+]?[\d.]+(?:e[-+]?\d+)?" for name in ("p", "a", "b", "n_a", "n_b", "iqr_a", "iqr_b", "diff", "delta",
+                                                     "alpha", "min", "bits", "low")},
+}
 _VERBATIM = frozenset({"key"})  # placeholders whose value is a name in the profile, never translated
 _MAX_LENGTH = 5000  # longer texts (a long excerpt inside) stay as written: bounded matching time
-_MAX_DEPTH = 6  # placeholders inside placeholders: deep enough for the harness's nesting, bounded for safety
+# Two words in a row outside quotes and backticks: a value no template knows that reads as English text (an
+# operation, a path, an id or a quoted excerpt does not).
+_PROSE = re.compile(r"(?<![\w/{.-])[A-Za-z]{2,} [A-Za-z]{2,}(?![\w/}])")
+_QUOTED = re.compile(r"`[^`]*`|(?<!\w)'[^']*'(?!\w)|\"[^\"]*\"")  # not the apostrophe of "Cliff's"
+_MAX_SPLITS = 64  # ways to split one text over one template that are weighed (most values known wins)
+_LIST_SEPARATORS = (", ", "; ", " | ")
+_MAX_DEPTH = 12  # placeholders inside placeholders: deep enough for the harness's nesting, bounded for safety
 # A reason the plugin prefixes with the exception's type (`fixtures.engine.checks.NotApplicable: …`): the type
 # stays, the text after it is translated.
 _TYPED = re.compile(r"(?P<kind>[A-Za-z_][\w.]*(?:Error|Exception|NotApplicable|Skipped|Timeout)): (?P<text>.+)",
@@ -42,6 +55,22 @@ class Template:
     pattern: re.Pattern[str]
     required: frozenset[str]  # placeholders written `{name!}`
     fragment: bool = False  # from the `fragments` section: a part that messages embed
+    appendix: bool = False  # from the `appendices` section: a sentence appended to any message (". Keycloak: …")
+
+    @functools.cached_property
+    def verbatim(self) -> frozenset[str]:
+        """Placeholders whose value stays as written: names in the profile (`_VERBATIM`) and every value the English
+        shows in backticks (`{param}`: an operation, a path, a field name)."""
+        return _VERBATIM | frozenset(re.findall(r"`\{([a-z_][a-z0-9_]*)!?\}`", self.english))
+
+    @functools.cached_property
+    def pieces(self) -> tuple[tuple[str, ...], tuple[tuple[str, re.Pattern[str]], ...]]:
+        """The literal texts between the placeholders (one more than placeholders) and each placeholder's name
+        and shape."""
+        literals = tuple(_PLACEHOLDER.split(self.english)[::3])
+        holes = tuple((name, re.compile(_SHAPES.get(name, ".+"), re.DOTALL))
+                      for name, _ in _PLACEHOLDER.findall(self.english))
+        return literals, holes
 
     @property
     def fixed_text(self) -> int:
@@ -73,14 +102,17 @@ def catalogue() -> tuple[Template, ...]:
     with MESSAGES_PATH.open(encoding="utf-8") as stream:
         raw: dict[str, list[dict[str, str]]] = yaml.safe_load(stream)
     templates = []
-    for section in ("messages", "fragments"):
+    for section in ("messages", "fragments", "appendices"):
         for entry in raw.get(section) or []:
             english, german = entry["en"], entry["de"]
             names = {name for name, _ in _PLACEHOLDER.findall(english)}
             if names != {name for name, _ in _PLACEHOLDER.findall(german)}:
                 raise ValueError(f"{MESSAGES_PATH.name}: placeholders differ between {english!r} and {german!r}")
             required = frozenset(name for name, mark in _PLACEHOLDER.findall(english) if mark)
-            templates.append(Template(english, german, compile_template(english), required, section == "fragments"))
+            templates.append(Template(english, german, compile_template(english), required, section == "fragments",
+                                      section == "appendices"))
+    if any(template.appendix and not template.pieces[0][0] for template in templates):
+        raise ValueError(f"{MESSAGES_PATH.name}: an appendix must start with literal text")
     return tuple(sorted(templates, key=lambda template: -template.fixed_text))
 
 
@@ -91,37 +123,149 @@ def to_german(text: str) -> str:
     whole = _translated(text, 0)
     if whole is not None:
         return whole
-    return _joined(text, 0)
+    listed = _listed(text, 0)
+    return listed if listed is not None else _joined(text, 0)
 
 
 def untranslated(text: str) -> list[str]:
     """The parts of `text` that `to_german` leaves English (for the catalogue's coverage test)."""
     if len(text) > _MAX_LENGTH:
         return [text]
-    if _translated(text, 0) is not None:
+    if _translated(text, 0) is not None or _listed(text, 0) is not None:
         return []
     return [part for part, german in _parts(text, 0) if german is None]
 
 
 def _translated(text: str, depth: int) -> str | None:
-    """The German of a text that one template matches as a whole, or None."""
+    """The German of a text that one template matches as a whole (its values translated where known), or None."""
+    scored = _scored(text, depth)
+    return None if scored is None else scored[0]
+
+
+def _known(text: str, depth: int) -> str | None:
+    """The German of a text the catalogue knows completely — by a template whose every value with words in it is
+    known too, or as a list of such texts —, else None."""
+    scored = _scored(text, depth)
+    if scored is not None and not scored[1]:
+        return scored[0]
+    return _listed(text, depth)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _scored(text: str, depth: int) -> tuple[str, int] | None:
+    """The German of a text that one template matches as a whole, and how many values in it stayed English (text
+    with words that no template knows); the template leaving the fewest wins, then the most specific. None when no
+    template matches."""
     if depth > _MAX_DEPTH:
         return None
+    best: tuple[str, int] | None = None
     for template in catalogue():
-        match = template.pattern.fullmatch(text)
-        if not match:
+        if not template.pattern.fullmatch(text):
             continue
-        values = {name: value if name in _VERBATIM else _value(value, depth + 1)
-                  for name, value in match.groupdict().items()}
-        if any(values[name] == match[name] and _translated(match[name], depth + 1) is None
-               for name in template.required):
+        found = _best_values(template, text, depth)
+        if found is None:
             continue
-        return _filled(template.german, values)
+        if best is None or found[1] < best[1]:
+            best = _filled(template.german, found[0]), found[1]
+        if not found[1]:
+            break
+    if best is not None and best[1]:
+        listed = _listed(text, depth)  # "a, b; c" whose every part is known beats a frame around English parts
+        if listed is not None:
+            return listed, 0
+    if best is not None:
+        return best
     typed = _TYPED.fullmatch(text)
     if typed:
-        rest = _translated(typed["text"], depth + 1)
-        return None if rest is None else f"{typed['kind']}: {rest}"
+        rest = _scored(typed["text"], depth + 1)
+        return None if rest is None else (f"{typed['kind']}: {rest[0]}", rest[1])
+    return _with_appendix(text, depth)
+
+
+def _with_appendix(text: str, depth: int) -> tuple[str, int] | None:
+    """A known text followed by a known appendix (". Keycloak: …", "; caution: …"), the last appendix first. Inside
+    a placeholder's value the text before it may be unknown (it passes through, like any unknown value); a whole
+    message never gets a German appendix after an English sentence."""
+    starts = sorted(((position, template) for template in catalogue() if template.appendix
+                     for position in _occurrences(text, template.pieces[0][0], 1)),
+                    key=lambda found: -found[0])
+    for position, template in starts:
+        tail = text[position:]
+        if not template.pattern.fullmatch(tail):
+            continue
+        found = _best_values(template, tail, depth)
+        if found is None:
+            continue
+        head = _scored(text[:position], depth + 1)
+        if head is None and depth > 0:  # inside a value (a body excerpt before "(and 2 more …)")
+            head = _value(text[:position], depth + 1), int(_is_prose(text[:position]))
+        if head is not None:
+            return head[0] + _filled(template.german, found[0]), head[1] + found[1]
     return None
+
+
+def _best_values(template: Template, text: str, depth: int) -> tuple[dict[str, str], int] | None:
+    """The placeholder values (in German where known) of the way to split `text` over the template that leaves the
+    fewest values in English — the first such split on a tie (the shortest first values, as the regex would) —
+    and how many it leaves; None when no split gives every required placeholder a known text."""
+    best: tuple[int, dict[str, str], dict[str, str]] | None = None  # (English values, split, the known ones)
+    for split in itertools.islice(_splits(template, text), _MAX_SPLITS):
+        german = {name: known for name, value in split.items()
+                  if name not in template.verbatim and (known := _known(value, depth + 1)) is not None}
+        if not template.required <= german.keys():
+            continue
+        english = sum(1 for name, value in split.items()
+                      if name not in german and name not in template.verbatim and _is_prose(value))
+        if best is None or english < best[0]:
+            best = english, split, german
+        if not english:
+            break
+    if best is None:
+        return None
+    english, split, german = best
+    # a value no template knows as a whole: its known "; "-separated parts in German, the rest as written
+    return {name: value if name in template.verbatim else german.get(name) or _value(value, depth + 1)
+            for name, value in split.items()}, english
+
+
+def _is_prose(value: str) -> bool:
+    return _PROSE.search(_QUOTED.sub(" ", value)) is not None
+
+
+def _splits(template: Template, text: str) -> Iterator[dict[str, str]]:
+    """Every way `text` fits the template: placeholder values in the order a lazy regex tries them."""
+    literals, holes = template.pieces
+
+    def walk(position: int, index: int, values: dict[str, str]) -> Iterator[dict[str, str]]:
+        if index == len(holes):
+            if position == len(text):
+                yield values
+            return
+        name, shape = holes[index]
+        following = literals[index + 1]
+        last = index + 1 == len(holes)
+        ends = [len(text) - len(following)] if last else _occurrences(text, following, position + 1)
+        for end in ends:
+            value = text[position:end]
+            if end <= position or not shape.fullmatch(value) or values.get(name, value) != value:
+                continue
+            if last and not text.endswith(following):
+                continue
+            yield from walk(end + len(following), index + 1, {**values, name: value})
+
+    if text.startswith(literals[0]):
+        yield from walk(len(literals[0]), 0, {})
+
+
+def _occurrences(text: str, literal: str, start: int) -> list[int]:
+    if not literal:
+        return list(range(start, len(text) + 1))
+    found = []
+    position = text.find(literal, start)
+    while position != -1:
+        found.append(position)
+        position = text.find(literal, position + 1)
+    return found
 
 
 def _filled(german: str, values: dict[str, str]) -> str:
@@ -129,11 +273,27 @@ def _filled(german: str, values: dict[str, str]) -> str:
 
 
 def _value(value: str, depth: int) -> str:
-    """A placeholder's value: translated when the catalogue knows it (also as "; "-separated parts), else as is."""
+    """A placeholder's value: translated when the catalogue knows it (as a whole, as "; "-separated parts, or as a
+    ", "-separated list of known texts), else as is."""
     whole = _translated(value, depth)
     if whole is not None:
         return whole
+    listed = _listed(value, depth)
+    if listed is not None:
+        return listed
     return _joined(value, depth) if _SEPARATOR.search(value) else value
+
+
+def _listed(text: str, depth: int) -> str | None:
+    """A list joined with ", " (or "; ", " | ") whose every item the catalogue knows, in German; else None."""
+    for separator in _LIST_SEPARATORS:
+        items = text.split(separator)
+        if len(items) < 2:
+            continue
+        german = [_known(item, depth + 1) for item in items]
+        if all(item is not None for item in german):
+            return separator.join(item for item in german if item is not None)
+    return None
 
 
 def _joined(text: str, depth: int) -> str:
@@ -148,7 +308,7 @@ def _parts(text: str, depth: int) -> Iterator[tuple[str, str | None]]:
     while start < len(pieces):
         for end in range(len(pieces), start, -2):
             run = "".join(pieces[start:end])
-            german = _translated(run, depth + 1) if end - start < len(pieces) else None
+            german = _known(run, depth + 1) if end - start < len(pieces) else None
             if german is not None:
                 yield run, german
                 break

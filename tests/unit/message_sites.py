@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,20 @@ SOURCES = (
                                                        "health.py")),
     ROOT / "fixtures" / "api" / "account_flows.py",
 )
+# Modules whose functions make text that messages embed (a timing verdict, an id verdict, a response difference, an
+# account flow's description): every string these functions (or module-level names) build is a fragment — its
+# own catalogue entry, so that a German frame never holds it in English. None: every function of the module.
+FRAGMENT_SOURCES: dict[str, frozenset[str] | None] = {
+    "fixtures/analysis/timing.py": frozenset({"decide_timing_leak", "_unmet_conditions", "describe", "caution"}),
+    "fixtures/analysis/idanalysis.py": None,
+    "fixtures/analysis/compare.py": frozenset({"diff_responses", "_set_differences", "body_difference"}),
+    "fixtures/analysis/forged_tokens.py": frozenset({"grade_expired_acceptance"}),
+    "fixtures/analysis/exposure.py": frozenset({"belongings", "describe"}),
+    "fixtures/api/account_flows.py": None,
+    "fixtures/api/catalogue.py": frozenset({"_needs_auth", "account_removal"}),
+    "suites/test_account_existence.py": frozenset({"_grade", "_advice", "_answers", "_said", "_status_story"}),
+    "suites/test_authentication.py": frozenset({"NEEDS_KEYCLOAK"}),
+}
 HOLE = "\x00"  # a value filled in at run time (shown as `{}`)
 _PRODUCERS_ARG0 = frozenset({"skip", "not_applicable", "CheckError", "DoesNotApply", "SeedError"})
 
@@ -51,6 +66,10 @@ def sites() -> list[Site]:
     for path in SOURCES:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for site in _Scanner(tree, str(path.relative_to(ROOT))).sites():
+            found.setdefault((site.path, site.template), site)
+    for relative, names in FRAGMENT_SOURCES.items():
+        tree = ast.parse((ROOT / relative).read_text(encoding="utf-8"))
+        for site in _Scanner(tree, relative).fragment_sites(names):
             found.setdefault((site.path, site.template), site)
     return sorted(found.values(), key=lambda site: (site.path, site.line))
 
@@ -76,6 +95,21 @@ class _Scanner:
                 for line, template in self.fragments:
                     if _has_words(template):
                         yield Site(self.path, line, template, fragment=True)
+
+    def fragment_sites(self, names: frozenset[str] | None) -> Iterator[Site]:
+        """Every text the named functions (or module-level assignments) build, as fragments: the outermost string
+        expressions, not docstrings, raised errors, dictionary keys, comparisons or bare identifiers."""
+        roots: list[ast.AST] = [node for node in ast.walk(self.tree)
+                                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                                and (names is None or node.name in names)]
+        roots += [node.value for node in self.tree.body if isinstance(node, ast.Assign) and names is not None
+                  and any(isinstance(target, ast.Name) and target.id in names for target in node.targets)]
+        for root in roots:
+            self.fragments = []  # names followed inside are strings of these roots too: collected as they are
+            for node in _outermost_strings(root):
+                for template in self._templates(node, root, top=False, seen=frozenset()):
+                    if _is_sentence(template):
+                        yield Site(self.path, node.lineno, template, fragment=True)
 
     def _fragments_of(self, node: ast.expr, site: ast.AST, seen: frozenset[str]) -> None:
         """A hole's value when it is text made in the same function: a local variable's string assignments, the
@@ -155,6 +189,39 @@ class _Scanner:
     def _returns(self, function: ast.FunctionDef | ast.AsyncFunctionDef, seen: frozenset[str]) -> list[str]:
         returned = [node.value for node in ast.walk(function) if isinstance(node, ast.Return) and node.value]
         return [t for value in returned for t in self._templates(value, function, top=True, seen=seen) if t != HOLE]
+
+
+def _is_stringish(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _is_stringish(node.left) or _is_stringish(node.right)
+    return isinstance(node, ast.JoinedStr)
+
+
+def _outermost_strings(root: ast.AST) -> Iterator[ast.expr]:
+    """The string expressions under `root` that are not part of a larger one, skipping docstrings, `raise`, keys
+    and comparisons (a string there is a lookup, not text for a reader)."""
+    body = getattr(root, "body", None)
+    docstring = body[0] if isinstance(body, list) and body and isinstance(body[0], ast.Expr) else None
+    stack: list[ast.AST] = [root]
+    while stack:
+        node = stack.pop()
+        if node is docstring or isinstance(node, ast.Raise | ast.Compare | ast.Subscript | ast.Dict):
+            if isinstance(node, ast.Dict):
+                stack += [value for value in node.values if value is not None]
+            continue
+        if node is not root and _is_stringish(node):
+            yield node  # type: ignore[misc]
+            continue
+        stack += list(ast.iter_child_nodes(node))
+
+
+def _is_sentence(template: str) -> bool:
+    """Text for a reader: words of three letters or more and a space between words (an identifier such as
+    `uuid_v4`, a header name or a date format is not)."""
+    text = template.replace(HOLE, "x").strip()
+    return " " in text and re.search(r"[A-Za-z]{3,}", template.replace(HOLE, " ")) is not None
 
 
 def _has_words(template: str) -> bool:

@@ -5,6 +5,7 @@ are; English reports and findings.json stay English."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -22,6 +23,45 @@ EXAMPLES = {
     "the ids of `{\x00}` are \x00 \x00": ["the ids of `{username}` are usernames the harness chose itself"],
     ", canary": ["looked for every test user's password (and its MD5/SHA-1/SHA-256 hex digests), credential, e-mail "
                  "address, username, phone, names, id, canary in the answer, except what the request itself sent"],
+    # fixtures/analysis/forged_tokens.py: with and without a later refusal
+    "accepted \x00 past exp\x00: more than Spring Security's default 60 s clock skew, within the 5 min .NET allows by "
+    "default; graded medium, not high. Reduce the allowed clock skew to 60 s or less": [
+        f"accepted 70 s past exp{refused}: more than Spring Security's default 60 s clock skew, within the 5 min .NET "
+        "allows by default; graded medium, not high. Reduce the allowed clock skew to 60 s or less"
+        for refused in ("", ", refused 2 min past exp")],
+    "accepted \x00 past exp\x00: within the 60 s clock skew Spring Security allows by default, so graded low, not "
+    "high. Reduce the allowed clock skew if tokens must end sooner": [
+        f"accepted 10 s past exp{refused}: within the 60 s clock skew Spring Security allows by default, so graded "
+        "low, not high. Reduce the allowed clock skew if tokens must end sooner"
+        for refused in ("", ", refused 40 s past exp")],
+    ", refused \x00 past exp": [
+        "accepted 10 s past exp, refused 40 s past exp: within the 60 s clock skew Spring Security allows by default, "
+        "so graded low, not high. Reduce the allowed clock skew if tokens must end sooner"],
+    # fixtures/analysis/timing.py: the verdicts around their statistics
+    "no measurable timing difference: \x00; \x00": [
+        "no measurable timing difference: median 0.0018 s (existing account, n=30, IQR 0.0005 s) vs 0.0019 s (unknown "
+        "account, n=30, IQR 0.0003 s), difference -0.1 ms, Cliff's delta +0.05, Mann-Whitney p=0.75; p=0.75 is not "
+        "below alpha 0.01; |delta| 0.05 is below the minimum effect 0.5"],
+    "\x00 answers measurably slower: \x00": [
+        "existing account answers measurably slower: median 0.0764 s (existing account, n=30, IQR 0.0202 s) vs 0.0022 "
+        "s (unknown account, n=30, IQR 0.0006 s), difference +74.2 ms, Cliff's delta +1.00, Mann-Whitney p=3e-11"],
+    # fixtures/analysis/idanalysis.py: parts that exist only inside one frame
+    "; \x00 of their \x00 random hex digits are the same in every id": [
+        "ids are version-7 (time-based) UUIDs: the first 48 bits are the creation time in milliseconds "
+        "(2026-12-02T04:18:14Z); 3 of their 18 random hex digits are the same in every id, which leaves about 62 "
+        "unpredictable bits, below the 64 bits needed against guessing"],
+    "ids look like MongoDB ObjectIds: the first 4 bytes are the creation time in seconds (\x00)\x00\x00; such ids "
+    "are predictable": [
+        f"ids look like MongoDB ObjectIds: the first 4 bytes are the creation time in seconds (2026-12-02T04:18:14Z)"
+        f"{process}{counter}; such ids are predictable"
+        for process in ("", ", the middle 5 bytes are the same for every id")
+        for counter in ("", " and the last 3 bytes count up")],
+    " and the last 3 bytes count up": [
+        "ids look like MongoDB ObjectIds: the first 4 bytes are the creation time in seconds (2026-12-02T04:18:14Z) "
+        "and the last 3 bytes count up; such ids are predictable"],
+    ", the middle 5 bytes are the same for every id": [
+        "ids look like MongoDB ObjectIds: the first 4 bytes are the creation time in seconds (2026-12-02T04:18:14Z), "
+        "the middle 5 bytes are the same for every id; such ids are predictable"],
     "looked for \x00 password (and its MD5/SHA-1/SHA-256 hex digests), credential, e-mail address, username, phone, "
     "names, id\x00 in the answer, except what the request itself sent": [
         "looked for every other test user's (not user2's) password (and its MD5/SHA-1/SHA-256 hex digests), "
@@ -38,14 +78,19 @@ EXAMPLES = {
 }
 
 
+KNOWN = "the credential is not a JWT: forged-JWT variants do not apply"  # a message the catalogue knows
+
+
 def filled(template: str) -> list[str]:
     """Texts the template produces: its examples, or its holes filled with the sample; a continuation (a part that
-    starts with "; ", ", ", " (" and is appended to another text) after a sample text."""
+    starts with "; ", ", ", " (", ". " and is appended to another text) after a known message."""
     if template in EXAMPLES:
         return EXAMPLES[template]
-    if template[:1] in " ,;:(":
-        template = HOLE + template
-    return [template.replace(HOLE, SAMPLE)]
+    text = template.replace(HOLE, SAMPLE)
+    if template[:1] in " ,;:(.":
+        # after a value ("200, saying …") or, an appendix, after a known message ("…. Keycloak: …")
+        return [SAMPLE + text] if not english_left(SAMPLE + text) else [KNOWN + text]
+    return [text]
 
 
 def english_left(text: str) -> list[str]:
@@ -90,7 +135,7 @@ def test_every_template_compiles_and_matches_its_own_text() -> None:
      "alg: none und ohne Signatur (die gültige Anfrage des Eigentümers wurde mit 200 beantwortet)"),
     ("`GET /v1/reminders/1` without credentials answered 200 with user1's object content (its canary) at $.title "
      "(cnry7fc86089f053)",
-     "`GET /v1/reminders/1` ohne Zugangsdaten wurde mit 200 beantwortet, mit object content (its canary) von user1 "
+     "`GET /v1/reminders/1` ohne Zugangsdaten wurde mit 200 beantwortet, mit Objektinhalt (sein Canary) von user1 "
      "an $.title (cnry7fc86089f053)"),
     ("the credential is not a JWT: forged-JWT variants do not apply",
      "Der Zugangsnachweis ist kein JWT: Die Varianten mit gefälschtem JWT sind nicht anwendbar"),
@@ -164,3 +209,36 @@ def test_german_records_translate_message_reason_and_group_reasons(tmp_path: Pat
     english = html.unescape(write_html(tmp_path, {"id": "r"}, records, lang="en").read_text())
     assert skip in english
     assert "Expected 401, got" in english
+
+
+REAL_RECORDS = Path(__file__).parent / "data" / "german_report_records.json"
+
+
+def english_frames() -> list[str]:
+    """The English literal text of every catalogue template that a German report must not show: its pieces between
+    placeholders with at least two words, not also part of its German form (". Keycloak: ", "HTTP ")."""
+    frames = set()
+    for template in catalogue():
+        literals, _ = template.pieces
+        for piece in literals:
+            words = re.findall(r"[A-Za-z]{2,}", piece)
+            if len(words) >= 2 and piece.strip() not in template.german:
+                frames.add(piece.strip(" ;:,.()"))
+    return sorted(frames, key=len, reverse=True)
+
+
+def test_a_german_report_of_real_results_shows_no_english_frame_and_the_english_report_keeps_them(
+    tmp_path: Path,
+) -> None:
+    raw = json.loads(REAL_RECORDS.read_text(encoding="utf-8"))["results"]
+    records = [ResultRecord.from_dict(result) for result in raw]
+    texts = [text for record in records for text in (record.message, record.reason, record.note) if text]
+    assert len(texts) >= 40
+    german = html.unescape(write_html(tmp_path / "de", {"id": "r"}, records, lang="de").read_text(encoding="utf-8"))
+    left = sorted({frame for frame in english_frames() if frame in german})
+    assert not left, f"English catalogue text in the German report: {left}"
+    assert "Hinweise zu bestandenen Prüfpunkten" in german  # passed items' notes are shown
+    assert "kein messbarer Zeitunterschied: Median" in german  # a timing verdict, translated inside its note
+    english = html.unescape(write_html(tmp_path / "en", {"id": "r"}, records, lang="en").read_text(encoding="utf-8"))
+    missing = [text for text in texts if text not in english]
+    assert not missing, f"texts the English report does not show as findings.json holds them: {missing[:3]}"
