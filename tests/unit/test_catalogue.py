@@ -223,3 +223,30 @@ def test_rules_that_match_no_operation_are_named_with_a_suggestion():
     assert "auth.public_operations 'GET /nodes/'" in problems[2]
     assert "did you mean 'GET /nodes'" in problems[2]
     assert "auth.public_operations 'POST /users'" in problems[3]
+
+
+def test_the_profile_can_assume_declared_public_operations_protected():
+    public_doc = notes_api(global_security=False)
+    one = build_catalogue(public_doc, "0" * 64, public_operations=[], user_path_params=USER_PARAMS,
+                          assume_protected=["GET /notes"])
+    assert [op.label for op in one.operations if op.needs_auth] == ["GET /notes"]
+    notes = one.find("GET", "/notes")
+    assert notes is not None
+    assert "assumed protected by the profile (auth.assume_protected)" in notes.auth_reason
+    every = build_catalogue(public_doc, "0" * 64, public_operations=[], user_path_params=USER_PARAMS,
+                            assume_protected="all")
+    assert all(op.needs_auth for op in every.operations)
+    from fixtures.api.catalogue import unmatched_rules
+
+    problems = unmatched_rules(one, exclude=[], public=[], assumed=["GET /note"])
+    assert problems == ["auth.assume_protected 'GET /note': no operation 'GET /note'; did you mean 'GET /notes'?"]
+
+
+def test_an_operation_cannot_be_public_and_assumed_protected():
+    from pydantic import ValidationError
+
+    from fixtures.target.profile import AuthSettings
+
+    with pytest.raises(ValidationError, match="listed in public_operations and in assume_protected"):
+        AuthSettings(public_operations=["GET /a"], assume_protected=["GET /a"])
+    assert AuthSettings(assume_protected="all").assume_protected == "all"
