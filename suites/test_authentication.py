@@ -128,8 +128,8 @@ def _protected_or_not_applicable(ctx: CheckContext, op: Operation) -> None:
         not_applicable(f"the operation is public ({op.auth_reason}), and a call without credentials was not refused "
                        "where the same call with credentials succeeded: nothing to test for authentication (what "
                        "its answers reveal is data_exposure's question)")
-    ctx.note = (f"the spec declares no security ({op.auth_reason}), but a call without credentials was refused "
-                f"({refused}) while the same call with credentials succeeded: tested as a protected operation")
+    _add_note(ctx, f"the spec declares no security ({op.auth_reason}), but a call without credentials was refused "
+                   f"({refused}) while the same call with credentials succeeded: tested as a protected operation")
 
 
 def _refused_only_without_credentials(ctx: CheckContext, op: Operation) -> str | None:
@@ -165,8 +165,13 @@ def _where_the_owner_was_refused(
     if ctx.succeeded(response):
         raise Failure(title, f"`{op.label}` {how} answered `{response.status_code} {response.reason_phrase}` where "
                              f"{owner.key}'s own, signed-in request was refused ({owners})", severity=severity)
-    ctx.note = (f"{owner.key}'s own request was refused ({owners}), and so was the request {how} "
-                f"({response.status_code})")
+    _add_note(ctx, f"{owner.key}'s own request was refused ({owners}), and so was the request {how} "
+                   f"({response.status_code})")
+
+
+def _add_note(ctx: CheckContext, text: str) -> None:
+    """Add a sentence to the item's note (several steps of a check may each have something to say)."""
+    ctx.note = f"{ctx.note}; {text}" if ctx.note else text
 
 
 def _replayed(ctx: CheckContext, op: Operation, request: Request, owner: TestUser, target: TestUser) -> Request:
@@ -206,8 +211,7 @@ def _attack_with_expired_token(
         attack = _replayed(ctx, op, request, owner, target)
     if not accepted:
         _refusal_counts(ctx, op, (request, baseline), attack, response, target, how)
-        ctx.note = (ctx.note + "; " if ctx.note else "") + (
-            f"refused a genuine token {tokens.describe_age(refused_at or 0.0)} past its exp")
+        _add_note(ctx, f"refused a genuine token {tokens.describe_age(refused_at or 0.0)} past its exp")
         return
     level, why = tokens.grade_expired_acceptance(max(accepted), refused_at)
     earlier = ", ".join(tokens.describe_age(a) for a in accepted[:-1])
@@ -274,7 +278,7 @@ def _refusal_counts(ctx: CheckContext, op: Operation, owners: tuple[Request, htt
     if ctx.succeeded(own):
         said = f"`{op.label}` {how} answered {response.status_code}; {target.key}'s own identical request answered " \
                f"{own.status_code}"
-        ctx.note = f"{ctx.note}; {said}" if ctx.note else said
+        _add_note(ctx, said)
         return
     refusal = ctx.refused_in_body(own)
     pytest.skip(
@@ -309,7 +313,7 @@ def _accepted(
     if refusal is None:
         rejection = _answered_like_a_rejection(ctx, op, attack, response, baseline, owner, sent_credential)
         if rejection is not None:
-            ctx.note = f"answered {status} {how}, but {rejection}"
+            _add_note(ctx, f"answered {status} {how}, but {rejection}")
             return None
         return (f"Expected 401, got {status} for `{op.label}` {how} "
                 f"(the owner's valid request answered {baseline.status_code})")
@@ -322,7 +326,7 @@ def _accepted(
     )
     if leak is not None:
         return f"Got {status} for `{op.label}` {how}; the body says it refused ({refusal}), but it carries {leak}"
-    ctx.note = f"answered {status} {how}, but its body says the request was refused: {refusal}"
+    _add_note(ctx, f"answered {status} {how}, but its body says the request was refused: {refusal}")
     return None
 
 

@@ -397,6 +397,7 @@ PROBES: dict[str, dict[str, Callable[[RunningTarget], bool]]] = {
         "member_lookup_email": directory_member_lookup_email,
         "member_lookup_tells_members": directory_member_lookup_tells_members,
         "admin_stats_anonymous": directory_admin_stats_anonymous,
+        "admin_stats_without_credentials": directory_admin_stats_anonymous,  # one flaw, seen by two checks
     },
 }
 FLAWS = [(name, flaw["id"]) for name in TARGETS for flaw in ground_truth(name)]
