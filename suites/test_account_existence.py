@@ -434,25 +434,25 @@ class BackendProbe(Probe):
                             f"{answer.status_code}{said} ({_excerpt(answer.text)}); a comparison with a taken address "
                             "would prove nothing. If the operation needs other fields, name them in the profile")
         elif self.flow.kind == "lookup" and self.flow.operation.needs_auth:
-            answer, _exchange, _elapsed = self._send(self.accounts.restored(), record=True)
-            _no_server_error(answer, self.flow, "the caller looking up itself")
-            failed = af.says_failure(answer.text)
-            if not answer.is_success or failed:
-                assert self.accounts.actor is not None
-                said = f", saying {failed}" if failed else ""
-                pytest.skip(f"baseline failed: {self.accounts.actor.key} looking up itself through "
-                            f"`{self.flow.label}` got {answer.status_code}{said} ({_excerpt(answer.text)}); without "
-                            "a lookup that works, the same refusal for every other name proves nothing")
+            self._own_values_baseline("the caller looking up itself", "looking up itself",
+                                      "without a lookup that works, the same refusal for every other name proves "
+                                      "nothing")
         elif self.flow.kind == "account_update":
-            answer, _exchange, _elapsed = self._send(self.accounts.restored(), record=True)
-            _no_server_error(answer, self.flow, "the user's own, unchanged e-mail/username")
-            failed = af.says_failure(answer.text)
-            if not answer.is_success or failed:
-                assert self.accounts.actor is not None
-                said = f", saying {failed}" if failed else ""
-                pytest.skip(f"baseline failed: {self.accounts.actor.key} setting its own, unchanged e-mail/username "
-                            f"through `{self.flow.label}` got {answer.status_code}{said} ({_excerpt(answer.text)}); "
-                            "a refusal of another account's address would prove nothing")
+            self._own_values_baseline("the user's own, unchanged e-mail/username",
+                                      "setting its own, unchanged e-mail/username",
+                                      "a refusal of another account's address would prove nothing")
+
+    def _own_values_baseline(self, sent: str, doing: str, why: str) -> None:
+        """Skip unless the actor's request with its own values (its own name looked up, its own e-mail set again)
+        succeeds: a refusal of another account's values proves something only next to that success."""
+        answer, _exchange, _elapsed = self._send(self.accounts.restored(), record=True)
+        _no_server_error(answer, self.flow, sent)
+        failed = af.says_failure(answer.text)
+        if not answer.is_success or failed:
+            assert self.accounts.actor is not None
+            said = f", saying {failed}" if failed else ""
+            pytest.skip(f"baseline failed: {self.accounts.actor.key} {doing} through `{self.flow.label}` got "
+                        f"{answer.status_code}{said} ({_excerpt(answer.text)}); {why}")
 
     def _login_baseline(self) -> None:
         tried = []

@@ -71,6 +71,12 @@ EXAMPLES = {
         'recipe with `id_field` for `/shelves/{slug}`: recipes: {"/shelves/{slug}": {create: "POST /shelves/", '
         'id_field: "<the response field with the id>"}}; or, where the key is a value the client sends, key: '
         '"body.<field>" (the body\'s fields: slug, title)'],
+    "baseline failed: \x00 \x00 through `\x00` got \x00\x00 (\x00); \x00": [
+        "baseline failed: user1 looking up itself through `GET /users/{username}` got 403 ('forbidden'); without a "
+        "lookup that works, the same refusal for every other name proves nothing",
+        "baseline failed: user1 setting its own, unchanged e-mail/username through `PATCH /me` got 200, saying "
+        "`\"status\": \"fail\"` ('{\"status\": \"fail\"}'); a refusal of another account's address would prove "
+        "nothing"],
     "`\x00` succeeded but its response body has no field `\x00` (\x00): name the field that holds the new id in a "
     "recipe for `\x00` (id_field)": [
         "`POST /notes` succeeded but its response body has no field `data.id` (the recipe's id_field): name the field "
