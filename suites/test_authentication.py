@@ -12,7 +12,7 @@ import pytest
 from fixtures.analysis import compare
 from fixtures.analysis import forged_tokens as tokens
 from fixtures.engine.checks import CheckError, Failure, Severity, check, not_applicable
-from fixtures.engine.context import path_values
+from fixtures.engine.context import path_values, response_shape
 from fixtures.identity.base import OTHER_AUDIENCE, SHORT_LIVED
 
 if TYPE_CHECKING:
@@ -337,8 +337,8 @@ def _answered_like_a_rejection(ctx: CheckContext, op: Operation, attack: Request
     certainly refused (a malformed token; none, where the attack sent a malformed one), which itself differs from
     the owner's answer. Backends that answer every failure with 200 and a body of their own are judged by this."""
     literals = path_values(op.path, attack.path)
-    shown = compare.normalise(_shape(response), mask_literals=literals)
-    if shown.body == compare.normalise(_shape(baseline), mask_literals=literals).body or compare.owner_data_in(
+    shown = compare.normalise(response_shape(response), mask_literals=literals)
+    if shown.body == compare.normalise(response_shape(baseline), mask_literals=literals).body or compare.owner_data_in(
         f"{_headers_text(response)}\n\n{response.text}", canaries=[owner.canary], owner_body=baseline.text,
         owner_content_type=baseline.headers.get("content-type", ""),
         asked=f"{attack.path} {attack.params} {attack.json}",
@@ -348,18 +348,13 @@ def _answered_like_a_rejection(ctx: CheckContext, op: Operation, attack: Request
     reference_how = "with a malformed token" if garbage else "without any credentials"
     reference = ctx.send(attack, bearer=tokens.garbage_token() if garbage else None, role="reference",
                          actor="anonymous")
-    seen = compare.normalise(_shape(reference), mask_literals=literals)
+    seen = compare.normalise(response_shape(reference), mask_literals=literals)
     if reference.status_code != response.status_code or seen.body != shown.body:
         return None
-    if seen.body == compare.normalise(_shape(baseline), mask_literals=literals).body:
+    if seen.body == compare.normalise(response_shape(baseline), mask_literals=literals).body:
         return None  # the reference got the owner's answer too: it proves nothing
     return (f"it is the very answer to the same request {reference_how}, which differs from the owner's answer: "
             "judged as a refusal")
-
-
-def _shape(response: httpx.Response) -> compare.ResponseShape:
-    return compare.ResponseShape(response.status_code, {k.lower(): v for k, v in response.headers.items()},
-                                 response.text)
 
 
 def _headers_text(response: httpx.Response) -> str:

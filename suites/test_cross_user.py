@@ -27,6 +27,7 @@ from fixtures.analysis.idanalysis import ChosenValue, ObservedId, analyse_ids, i
 from fixtures.api.datagen import SHORT_CANARY_LENGTH, own_account, short_canary, with_current_password
 from fixtures.engine.checks import CheckError, Failure, Severity, check, needs_authentication
 from fixtures.engine.context import aimed_at, path_values
+from fixtures.engine.context import response_shape as _shape
 from fixtures.engine.http import Request
 from fixtures.engine.seeder import SeedError, fill_path, resource_prefixes, user_identifier
 
@@ -528,10 +529,6 @@ def _no_server_error(response: httpx.Response, op: Operation, path: str, how: st
 def _full_text(response: httpx.Response) -> str:
     headers = "\n".join(f"{name}: {value}" for name, value in response.headers.items())
     return f"{headers}\n\n{response.text}"
-
-
-def _shape(response: httpx.Response) -> compare.ResponseShape:
-    return compare.ResponseShape(response.status_code, dict(response.headers), response.text)
 
 
 def _read_proof(ctx: CheckContext, op: Operation, request: Request, owner_reads: Sequence[httpx.Response],
