@@ -214,16 +214,16 @@ def cross_user_items(
 ) -> Callable[[Harness], list[CheckItem]]:
     """The items of a cross-user check: every ordered pair for each operation whose path names an object or a user
     (`in_scope`), and for each body field or query parameter that names a user (a `body.username:...` variant) of
-    the operations of the same `kind` (read, write, delete) whose path names neither."""
+    the operations of the same `kind` (read, write, delete) whose path names neither and that need a credential
+    (the attacker's credential is what the item is about: a public login's `username` names no victim)."""
     def items(harness: Harness) -> list[CheckItem]:
         found = []
         for op in harness.catalogue.operations:
             if in_scope(op):
                 reason = precondition(op)
                 found += [CheckItem(op, pair, reason) for pair in PAIRS]
-            elif _kind_of(op) == kind and victim_fields(op):
-                reason = needs_authentication(op)
-                found += [CheckItem(op, variant, reason) for variant in field_variants(op)]
+            elif _kind_of(op) == kind and op.needs_auth:  # a public sign-up's `username` is no victim
+                found += [CheckItem(op, variant) for variant in field_variants(op)]
         return found
 
     return items
@@ -977,7 +977,7 @@ def _named_write(ctx: CheckContext, op: Operation, field: VictimField, pair: str
             later = _read_account(ctx, reader, victim, field, value)
             _judge_canary(op, who, attacker, victim, label, _full_text(earlier), _full_text(later))
         _no_server_error(response, op, attack.path, f"as {attacker.key}")
-        shown = ", ".join(f"`{label}`" for label in before) or "its login"
+        shown = ", ".join(f"`{label}`" for label in before) or "login"
         ctx.note = f"{who}; {victim.key}'s own reads ({shown}) show nothing of {attacker.key}'s afterwards"
     finally:
         _restore_named(ctx, op, victim, mine, attacker, theirs, changes)

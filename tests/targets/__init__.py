@@ -7,7 +7,7 @@
 | header_notes | Starlette, HTTP 200 failures | JSON `POST /login` | `X-Auth-Token` header |
 | cookie_journal | http.server, cookie session | JSON `POST /session` | `sid` cookie + `X-CSRF-Token` |
 | keyed_shelf | Werkzeug WSGI, client-chosen keys | JSON `POST /api/auth/login` | opaque token as bearer |
-| team_roster | Werkzeug WSGI, users named in bodies and queries | JSON `POST /api/auth/login` | opaque token as bearer |
+| team_roster | Werkzeug WSGI, users named in bodies, queries | JSON `POST /api/auth/login` | opaque token as bearer |
 
 Each target directory holds `app.py` (`python -m tests.targets.<name>.app --port N --variant planted|clean`),
 `ground_truth.yaml` (the planted flaws) and `profile.yaml` / `profile-clean.yaml` (digasec profiles); keyed_shelf
