@@ -13,29 +13,35 @@ fewer users the pairs that need a missing user are skipped and say so.
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 import random
 import re
 import uuid
 import zlib
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from fixtures.analysis import compare
 from fixtures.analysis.idanalysis import ChosenValue, ObservedId, analyse_ids, is_integer_typed, without_chosen
-from fixtures.api.datagen import SHORT_CANARY_LENGTH, own_account, short_canary, with_current_password
-from fixtures.engine.checks import CheckError, Failure, Severity, check, needs_authentication
-from fixtures.engine.context import aimed_at, path_values
+from fixtures.api.catalogue import OWN_ACCOUNT_SEGMENTS, VictimField, victim_fields
+from fixtures.api.datagen import SHORT_CANARY_LENGTH, OwnAccount, own_account, short_canary, with_current_password
+from fixtures.api.resources import norm
+from fixtures.engine.checks import CheckError, CheckItem, Failure, Severity, check, needs_authentication
+from fixtures.engine.context import BaselineServerError, aimed_at, path_values
 from fixtures.engine.context import response_shape as _shape
 from fixtures.engine.http import Request
 from fixtures.engine.seeder import SeedError, fill_path, resource_prefixes, user_identifier
+from fixtures.engine.seeder import path_values as param_values
 
 if TYPE_CHECKING:
     import httpx
 
     from fixtures.api.catalogue import Operation
     from fixtures.engine.context import CheckContext
+    from fixtures.engine.harness import Harness
     from fixtures.engine.seeder import LedgerEntry
     from fixtures.identity import TestUser
 
@@ -185,6 +191,84 @@ def chosen_ids_reason(param: str, dropped: Sequence[tuple[ObservedId, ChosenValu
     return f"the ids of `{{{param}}}` are {' and '.join(kinds)} {who}"
 
 
+# -- victims named in the body or the query ----------------------------------------------------------------------
+FIELD_MARK = ":"  # a variant `body.username:user2->user1`: user2 names user1 in the body field `username`
+CREDENTIAL_ATTRIBUTES = {"password": "password", "email": "email", "username": "username", "phone": "phone"}
+_CURRENT_WORDS = re.compile(r"(current|old|existing|previous|prev)", re.IGNORECASE)
+KIND_WORDS = {"username": "username", "email": "e-mail address", "id": "user id", "phone": "phone number"}
+
+
+def field_variants(op: Operation, pairs: Sequence[str] = PAIRS) -> tuple[str, ...]:
+    """`<location>.<field>:<attacker>-><victim>` for every field of `op` that names a user, and every pair."""
+    return tuple(f"{field.label}{FIELD_MARK}{pair}" for field in victim_fields(op) for pair in pairs)
+
+
+def split_variant(variant: str) -> tuple[str | None, str]:
+    """`body.username:user2->user1` -> (`body.username`, `user2->user1`); `user2->user1` -> (None, `user2->user1`)."""
+    named, mark, pair = variant.rpartition(FIELD_MARK)
+    return (named, pair) if mark else (None, variant)
+
+
+def cross_user_items(
+    in_scope: Callable[[Operation], bool], precondition: Callable[[Operation], str | None], kind: str
+) -> Callable[[Harness], list[CheckItem]]:
+    """The items of a cross-user check: every ordered pair for each operation whose path names an object or a user
+    (`in_scope`), and for each body field or query parameter that names a user (a `body.username:...` variant) of
+    the operations of the same `kind` (read, write, delete) whose path names neither and that need a credential
+    (the attacker's credential is what the item is about: a public login's `username` names no victim)."""
+    def items(harness: Harness) -> list[CheckItem]:
+        found = []
+        for op in harness.catalogue.operations:
+            if in_scope(op):
+                reason = precondition(op)
+                found += [CheckItem(op, pair, reason) for pair in PAIRS]
+            elif _kind_of(op) == kind and op.needs_auth:  # a public sign-up's `username` is no victim
+                found += [CheckItem(op, variant) for variant in field_variants(op)]
+        return found
+
+    return items
+
+
+def _kind_of(op: Operation) -> str:
+    return "read" if op.read_only else "delete" if op.method == "DELETE" else "write"
+
+
+def element_with(payload: Any, value: str) -> Any:
+    """The innermost JSON object in `payload` that holds `value` as one of its own field values (the entry of a list
+    or a parent's answer that is the object with this key), or None."""
+    if isinstance(payload, dict):
+        for item in payload.values():
+            inner = element_with(item, value)
+            if inner is not None:
+                return inner
+        if any(isinstance(item, str | int) and not isinstance(item, bool) and str(item) == value
+               for item in payload.values()):
+            return payload
+    elif isinstance(payload, list):
+        for item in payload:
+            inner = element_with(item, value)
+            if inner is not None:
+                return inner
+    return None
+
+
+def credential_changes(body: Any, account: OwnAccount, sender: TestUser, owner: TestUser) -> dict[str, str]:
+    """What of `owner`'s login a request body of `sender`'s would set to `sender`'s own values, were it applied to
+    `owner`'s account: role (password, email, username, phone) -> the new value. Current-password fields confirm,
+    they set nothing."""
+    if not isinstance(body, dict):
+        return {}
+    changes = {}
+    for name, value in body.items():
+        role = account.role_of(name, {}) if isinstance(value, str) else None
+        if role not in CREDENTIAL_ATTRIBUTES or (role == "password" and _CURRENT_WORDS.search(name)):
+            continue
+        attribute = CREDENTIAL_ATTRIBUTES[role]
+        if value == getattr(sender, attribute) and value != getattr(owner, attribute):
+            changes[role] = value
+    return changes
+
+
 # -- scopes ------------------------------------------------------------------------------------------------------
 def reads_objects(op: Operation) -> bool:
     """Read-only operations that name an object or a user in the path."""
@@ -264,11 +348,13 @@ def test_cross_user_listing(operation: Operation, ctx: CheckContext) -> None:
     "cross_user_read",
     title="User B can read user A's object",
     severity=Severity.HIGH,
-    in_scope=reads_objects,
-    precondition=needs_authentication,
-    variants=PAIRS,
+    items=cross_user_items(reads_objects, needs_authentication, "read"),
 )
 def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) -> None:
+    named, variant = split_variant(variant)
+    if named:  # the victim is named in the body or the query, not in the path
+        _named_read(ctx, operation, _victim_field(operation, named), variant)
+        return
     attacker, victim = _pair(ctx, variant)
     request, baseline = ctx.baseline(operation, victim)
     # the owner reads once more before the attack: what differs between its two reads (counters, last_seen) is masked
@@ -305,14 +391,19 @@ def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) 
     "cross_user_write",
     title="User B can change user A's object",
     severity=Severity.HIGH,
-    in_scope=writes_objects,
-    precondition=needs_authentication,
-    variants=PAIRS,
+    items=cross_user_items(writes_objects, needs_authentication, "write"),
 )
 def test_cross_user_write(operation: Operation, variant: str, ctx: CheckContext) -> None:
+    named, variant = split_variant(variant)
+    if named:  # the victim is named in the body or the query, not in the path
+        _named_write(ctx, operation, _victim_field(operation, named), variant)
+        return
     attacker, victim = _pair(ctx, variant)
     if operation.removes_account:  # e.g. POST /users/{user_id}/deactivate: accounts of the check's own
         _attack_account(ctx, operation, attacker, victim)
+        return
+    if ctx.harness.catalogue.find("GET", operation.path) is None:  # proof by a list, a parent or a login
+        _write_proved_elsewhere(ctx, operation, attacker, victim)
         return
     reader = _state_reader(ctx, operation, "change")
     mark = ctx.created_mark()
@@ -335,14 +426,19 @@ def test_cross_user_write(operation: Operation, variant: str, ctx: CheckContext)
     "cross_user_delete",
     title="User B can delete user A's object",
     severity=Severity.HIGH,
-    in_scope=deletes_objects,
-    precondition=deletes_objects_not_accounts,
-    variants=PAIRS,
+    items=cross_user_items(deletes_objects, deletes_objects_not_accounts, "delete"),
 )
 def test_cross_user_delete(operation: Operation, variant: str, ctx: CheckContext) -> None:
+    named, variant = split_variant(variant)
+    if named:
+        pytest.skip(f"`{operation.label}` names a user in `{named}`: deleting what it names could remove another "
+                    "test user's seeded data, which later checks need, and no proof restores it; not attempted")
     attacker, victim = _pair(ctx, variant)
     if operation.removes_account:  # e.g. DELETE /users/{user_id}: accounts of the check's own
         _attack_account(ctx, operation, attacker, victim)
+        return
+    if ctx.harness.catalogue.find("GET", operation.path) is None:  # proof by a list or a parent
+        _delete_proved_elsewhere(ctx, operation, attacker, victim)
         return
     reader = _state_reader(ctx, operation, "delete")
     mark = ctx.created_mark()
@@ -543,7 +639,7 @@ def _read_proof(ctx: CheckContext, op: Operation, request: Request, owner_reads:
             what = (f"short canary `{canary}` ({SHORT_CANARY_LENGTH} characters, 40 random bits: planted where a "
                     "field's maxLength has no room for the whole canary)") if short else "canary"
             return f"containing {victim.key}'s {what}: `{excerpt(text, canary)}`"
-    asked = f"{request.path} {request.params}"
+    asked = f"{request.path} {request.params} {request.json}"
     for label, value in (("e-mail address", victim.email), ("username", victim.username), ("user id", victim.sub)):
         if value and not contains_value(asked, value) and contains_value(text, value):
             return f"containing {victim.key}'s {label}: `{excerpt(text, value)}`"
@@ -726,3 +822,344 @@ def _deleted_id(ctx: CheckContext, resource: str, owner: TestUser) -> tuple[str 
                       + (f", refused in the body: {refusal}" if refusal else ""))
     entry.deleted = True
     return entry.object_id, ""
+
+
+# -- victims named in the body or the query: the flows ----------------------------------------------------------
+log = logging.getLogger("digasec")
+
+
+def _victim_field(op: Operation, label: str) -> VictimField:
+    field = next((field for field in victim_fields(op) if field.label == label), None)
+    if field is None:
+        raise CheckError(f"`{op.label}` has no field `{label}` that names a user")
+    return field
+
+
+def _naming(field: VictimField, user: TestUser, kind: str) -> str:
+    """The value by which `field` names `user`, where it names users by `kind`."""
+    if kind == "email":
+        return user.email
+    if kind == "phone":
+        return user.phone
+    if kind == "id":
+        return user_identifier("user_id", user)
+    return user.username
+
+
+def _with_name(request: Request, field: VictimField, value: str) -> Request:
+    sent: Any = int(value) if field.schema.get("type") == "integer" and value.isdigit() else value
+    if field.location == "query":
+        return dataclasses.replace(request, params={**request.params, field.name: sent})
+    body = request.json if isinstance(request.json, dict) else {}
+    return dataclasses.replace(request, json={**body, field.name: sent})
+
+
+def _named_baseline(ctx: CheckContext, op: Operation, user: TestUser, field: VictimField,
+                    kinds: Sequence[str]) -> tuple[Request, httpx.Response, str]:
+    """`user`'s own request with its own name in `field`, succeeded: by the first of `kinds` (username, e-mail
+    address, user id, ...) with which it does. A 5xx to it is a skip with that reason, never a verdict."""
+    tried = []
+    for kind in kinds:
+        value = _naming(field, user, kind)
+        if not value:
+            tried.append(f"{user.key} has no {KIND_WORDS[kind]}")
+            continue
+        try:
+            request, response = ctx.baseline(op, user, shape=_namer(field, value))
+        except BaselineServerError as exc:
+            tried.append(f"with its {KIND_WORDS[kind]}: {exc}")
+            continue
+        except pytest.skip.Exception as exc:
+            if ctx.lost is not None or ctx.harness.health.lost_reason():
+                raise
+            tried.append(f"with its {KIND_WORDS[kind]}: {exc.msg}")
+            continue
+        return request, response, kind
+    pytest.skip(f"baseline failed: {user.key}'s own `{op.label}` naming itself in `{field.label}` did not succeed "
+                f"({'; '.join(tried)}); an attack counts only where the baseline succeeds")
+
+
+def _namer(field: VictimField, value: str) -> Callable[[Request], Request]:
+    return lambda request: _with_name(request, field, value)
+
+
+def _with_credentials(user: TestUser, changes: Mapping[str, str]) -> TestUser:
+    """`user` with the login values a check changed (role -> new value)."""
+    return dataclasses.replace(user, password=changes.get("password", user.password),
+                               email=changes.get("email", user.email),
+                               username=changes.get("username", user.username), phone=changes.get("phone", user.phone))
+
+
+def _named_read(ctx: CheckContext, op: Operation, field: VictimField, pair: str) -> None:
+    attacker, victim = _pair(ctx, pair)
+    request, baseline, kind = _named_baseline(ctx, op, victim, field, field.kinds)
+    again = ctx.send(request, bearer=ctx.token(victim), role="reference", actor=victim.key)
+    _no_server_error(again, op, request.path, f"as {victim.key}, naming itself in `{field.label}`")
+    reads = [baseline, again] if ctx.succeeded(again) and again.status_code == baseline.status_code else [baseline]
+    own_request, own, _ = _named_baseline(ctx, op, attacker, field, (kind,))
+    attack = _with_name(own_request, field, _naming(field, victim, kind))
+    response = ctx.send(attack, bearer=ctx.token(attacker), role="attack", actor=attacker.key)
+    who = f"{attacker.key} sent `{op.label}` naming {victim.key} (its {KIND_WORDS[kind]}) in `{field.label}`"
+    _no_server_error(response, op, attack.path, f"as {attacker.key}, naming {victim.key} in `{field.label}`")
+    if not response.is_success:
+        ctx.note = f"{who} and got {response.status_code}"
+        return
+    refusal = ctx.refused_in_body(response)
+    proof = _read_proof(ctx, op, attack, reads, response, (own_request, own), attacker, victim)
+    if proof and refusal:
+        proof = f"{proof}, although its body says the request was refused ({refusal})"
+    if proof:
+        raise Failure("User B can read user A's object",
+                      f"`{op.label}`: {who} with its own token and got `{response.status_code} "
+                      f"{response.reason_phrase}` {proof}", severity=Severity.HIGH)
+    ctx.note = (f"{who} and got {response.status_code}, but the answer shows nothing of {victim.key}'s: no canary, "
+                f"no identifier, not {victim.key}'s own answer")
+
+
+def _account_readers(ctx: CheckContext, op: Operation, field: VictimField) -> list[Operation]:
+    """Reads that show a user's own account or data: GETs whose path names no object and either nothing at all
+    (the operation's own path, `/me`, `/profile`, ...) or only the user, or that take the same field in the query."""
+    readers = []
+    for reader in ctx.harness.catalogue.operations:
+        if reader.method != "GET" or reader.object_params or not reader.needs_auth:
+            continue
+        own = not reader.path_params and (
+            reader.path.rstrip("/") == op.path.rstrip("/")
+            or (bool(reader.segments) and norm(reader.segments[-1]) in OWN_ACCOUNT_SEGMENTS))
+        same_field = any(p.location == "query" and p.name == field.name for p in reader.parameters)
+        if own or bool(reader.user_params) or same_field:
+            readers.append(reader)
+    return readers
+
+
+def _read_account(ctx: CheckContext, reader: Operation, user: TestUser, field: VictimField | None,
+                  value: str) -> httpx.Response:
+    request = ctx.request_at(reader, user, ctx.path_for(reader, user, None))
+    if field is not None and reader.parameter(field.name, "query") is not None:
+        request = _with_name(request, VictimField("query", field.name, field.schema), value)
+    response = ctx.send(request, bearer=ctx.token(user), role="proof", actor=user.key)
+    _no_server_error(response, reader, request.path, f"as {user.key}")
+    return response
+
+
+def _named_write(ctx: CheckContext, op: Operation, field: VictimField, pair: str) -> None:
+    """B's own request that succeeded with its own name in the field, sent with A's name there. Proof: A's own reads
+    of its account (and of reads that take the same field) show B's canary afterwards, or A's login changed."""
+    attacker, victim = _pair(ctx, pair)
+    readers = _account_readers(ctx, op, field)
+    mark = ctx.created_mark()
+    mine: Request | None = None
+    theirs: Request | None = None
+    changes: dict[str, str] = {}
+    try:
+        mine, _, kind = _named_baseline(ctx, op, victim, field, field.kinds)
+        value = _naming(field, victim, kind)
+        before = {reader.label: _read_account(ctx, reader, victim, field, value) for reader in readers}
+        before = {label: read for label, read in before.items() if ctx.succeeded(read)}
+        theirs, _, _ = _named_baseline(ctx, op, attacker, field, (kind,))
+        attack = _with_name(theirs, field, value)
+        account = own_account(attacker, ctx.harness.profile)
+        changes = {role: new for role, new in credential_changes(attack.json, account, attacker, victim).items()
+                   if role in ctx.login_values()}
+        if not before and not changes:
+            pytest.skip(f"no state proof for `{op.label}` naming a user in `{field.label}`: no read of the spec shows "
+                        f"{victim.key}'s account ({', '.join(r.label for r in readers) or 'none found'}: a GET of "
+                        "`/me`, `/profile`, the same path, a user path or one taking the same field), and the request "
+                        "changes no value the harness logs in with")
+        response = ctx.send(attack, bearer=ctx.token(attacker), op=op, creator=attacker, role="attack",
+                            actor=attacker.key)
+        who = (f"{attacker.key} sent `{op.label}` naming {victim.key} (its {KIND_WORDS[kind]}) in `{field.label}` "
+               f"and got `{response.status_code}`")
+        if changes:
+            _judge_login(ctx, op, who, attacker, victim, changes)
+        for label, earlier in before.items():
+            reader = next(r for r in readers if r.label == label)
+            later = _read_account(ctx, reader, victim, field, value)
+            _judge_canary(op, who, attacker, victim, label, _full_text(earlier), _full_text(later))
+        _no_server_error(response, op, attack.path, f"as {attacker.key}")
+        shown = ", ".join(f"`{label}`" for label in before) or "login"
+        ctx.note = f"{who}; {victim.key}'s own reads ({shown}) show nothing of {attacker.key}'s afterwards"
+    finally:
+        _restore_named(ctx, op, victim, mine, attacker, theirs, changes)
+        ctx.discard_since(mark)
+
+
+def _judge_canary(op: Operation, who: str, attacker: TestUser, victim: TestUser, where: str, before: str,
+                  after: str) -> None:
+    for canary, short in owner_canaries(attacker.canary):
+        if canary in after and canary not in before:
+            what = f"short canary `{canary}`" if short else "canary"
+            raise Failure("User B can change user A's object",
+                          f"`{op.label}`: {who}; {victim.key}'s own `{where}` now contains {attacker.key}'s {what}: "
+                          f"`{excerpt(after, canary)}`", severity=Severity.HIGH)
+
+
+def _judge_login(ctx: CheckContext, op: Operation, who: str, attacker: TestUser, victim: TestUser,
+                 changes: Mapping[str, str]) -> None:
+    """The state proof of a changed credential: the owner's own login first (where nothing changed, no failed login
+    is spent on a test user), then the login with the values the attacker sent."""
+    ctx.harness.tokens.forget(victim)
+    if ctx.fresh_login(victim) is not None:
+        return
+    what = " and ".join(KIND_WORDS.get(role, role) for role in changes)
+    if ctx.fresh_login(_with_credentials(victim, changes)) is not None:
+        raise Failure("User B can change user A's object",
+                      f"`{op.label}`: {who}; {victim.key} can no longer log in with its own credentials, but with the "
+                      f"{what} {attacker.key} sent: the account is taken over", severity=Severity.HIGH)
+    raise Failure("User B can change user A's object",
+                  f"`{op.label}`: {who}; {victim.key} can no longer log in (neither with its own credentials nor with "
+                  f"the {what} {attacker.key} sent)", severity=Severity.HIGH)
+
+
+def _restore_login(ctx: CheckContext, victim: TestUser, changes: Mapping[str, str], request: Request) -> None:
+    """Give `victim` its own credentials back after an attack that may have changed them: log in with what the
+    attacker set and send the victim's own request (its own values) once more. What cannot be restored is logged;
+    the run's health check then stops items that would need the lost credential."""
+    tokens = ctx.harness.tokens
+    tokens.forget(victim)
+    if not changes or ctx.fresh_login(victim) is not None:
+        return
+    token = ctx.fresh_login(_with_credentials(victim, changes))
+    if token is not None:
+        account = own_account(victim, ctx.harness.profile)
+        body = with_current_password(request.json, changes.get("password", ""), account) or request.json
+        ctx.harness.client.send(dataclasses.replace(request, json=body), bearer=token)
+    tokens.forget(victim)
+    if ctx.fresh_login(victim) is None:
+        log.warning("%s could not be given its own credentials back after a cross-user attack changed them",
+                    victim.key)
+
+
+def _restore_named(ctx: CheckContext, op: Operation, victim: TestUser, mine: Request | None, attacker: TestUser,
+                   theirs: Request | None, changes: Mapping[str, str]) -> None:
+    """Both users' own requests once more (their own names and values): the victim's state, and the attacker's where
+    the attack changed its own account instead."""
+    if mine is not None:
+        _restore_login(ctx, victim, changes, mine)
+        ctx.send_quietly(mine, victim)
+    if theirs is not None:
+        ctx.send_quietly(theirs, attacker)
+
+
+# -- state proof without a GET on the same path -----------------------------------------------------------------
+def _views(ctx: CheckContext, op: Operation, path: str) -> list[tuple[Operation, str, str | None]]:
+    """Other reads that show what `path` (a concrete path of `op`) addresses: (reader, its concrete path, the key to
+    find the object by in its answer). An object: its collection's GET (a list) and its parent's GET; a user path
+    (`/users/{username}/password`): the GETs of the path's prefixes."""
+    params = param_values(op.path, path)
+    found: list[tuple[Operation, str, str | None]] = []
+    prefixes = resource_prefixes(op)
+    if prefixes:
+        resource = ctx.harness.seeder.model.get(prefixes[-1])
+        key = params.get(id_param_of(prefixes[-1]))
+        candidates = list(resource.readers) if resource is not None else []
+        if resource is not None and resource.parent is not None:
+            parent = ctx.harness.seeder.model.get(resource.parent)
+            candidates += [r for r in (parent.readers if parent else ()) if r.path == resource.parent]
+        for reader in candidates:
+            if reader.path != op.path and reader.method == "GET":
+                found.append((reader, fill_path(reader.path, params), key))
+        return found
+    segments = op.path.rstrip("/").split("/")
+    for end in range(len(segments) - 1, 1, -1):
+        prefix = ctx.harness.catalogue.find("GET", "/".join(segments[:end]))
+        if prefix is not None and not prefix.object_params:
+            found.append((prefix, fill_path(prefix.path, params), None))
+    return found
+
+
+def _view_of(ctx: CheckContext, reader: Operation, owner: TestUser, path: str, key: str | None) -> tuple[bool, str]:
+    """The owner's read through another operation: (whether it shows the object, the text of what shows it)."""
+    response = _owner_read(ctx, reader, owner, path)
+    if not ctx.succeeded(response):
+        return False, ""
+    if key is None:
+        return True, _full_text(response)
+    try:
+        element = element_with(response.json(), key)
+    except ValueError:
+        return False, ""
+    return element is not None, json.dumps(element, sort_keys=True) if element is not None else ""
+
+
+def _no_proof(op: Operation, path: str, what: str) -> str:
+    return (f"no state proof for `{op.label}`: the spec has no `GET {op.path}`, no list, search or parent read of the "
+            f"spec shows {path}, and the request changes no value the harness logs in with; without a proof of the "
+            f"{what} no verdict is possible")
+
+
+def _write_proved_elsewhere(ctx: CheckContext, op: Operation, attacker: TestUser, victim: TestUser) -> None:
+    """A write on a path without a GET of its own: proved by the owner's list or parent read of the object (the
+    attacker's canary appears in its entry, or the entry is gone), or, where it sets a credential (a password change
+    on the victim's user path), by logging in with the value the attacker sent."""
+    mark = ctx.created_mark()
+    baseline: Request | None = None
+    changes: dict[str, str] = {}
+    try:
+        baseline, _ = ctx.baseline(op, victim)
+        path = baseline.path
+        own_request, _ = ctx.baseline(op, attacker)
+        attack = aimed_at(own_request, op.path, path)
+        if not op.object_params:
+            account = own_account(attacker, ctx.harness.profile)
+            changes = {role: new for role, new in credential_changes(attack.json, account, attacker, victim).items()
+                       if role in ctx.login_values()}
+        views = [(reader, where, key, *_view_of(ctx, reader, victim, where, key))
+                 for reader, where, key in _views(ctx, op, path)]
+        shown = [(reader, where, key, text) for reader, where, key, seen, text in views if seen]
+        if not shown and not changes:
+            pytest.skip(_no_proof(op, path, "change"))
+        response = ctx.send(attack, bearer=ctx.token(attacker), op=op, creator=attacker, role="attack",
+                            actor=attacker.key)
+        who = f"{attacker.key} sent `{op.method} {path}` ({victim.key}'s) with its own data and got " \
+              f"`{response.status_code}`"
+        if changes:
+            _judge_login(ctx, op, who, attacker, victim, changes)
+        for reader, where, key, before in shown:
+            seen, after = _view_of(ctx, reader, victim, where, key)
+            if not seen:
+                raise Failure("User B can change user A's object",
+                              f"`{op.label}`: {who}; {victim.key}'s `GET {where}` no longer shows it (before: it did): "
+                              "the object is gone", severity=Severity.HIGH)
+            _judge_canary(op, who, attacker, victim, f"GET {where}", before, after)
+        _no_server_error(response, op, path, f"as {attacker.key}")
+        proofs = [f"`GET {where}`" for _, where, _, _ in shown] + (["login"] if changes else [])
+        if ctx.succeeded(response):
+            raise Failure("API claims success for a change to another user's object",
+                          f"`{op.label}`: {who}, a success, but {victim.key}'s {' and '.join(proofs)} show it "
+                          "unchanged", severity=Severity.MEDIUM)
+        ctx.note = f"{who}; proved unchanged by {victim.key}'s {' and '.join(proofs)}"
+    finally:
+        if baseline is not None and not op.object_params:
+            _restore_login(ctx, victim, changes, baseline)
+            _restore(ctx, baseline, victim, attacker)
+        ctx.discard_since(mark)
+
+
+def _delete_proved_elsewhere(ctx: CheckContext, op: Operation, attacker: TestUser, victim: TestUser) -> None:
+    """A delete on a path without a GET of its own: proved by the owner's list or parent read (its entry gone)."""
+    mark = ctx.created_mark()
+    try:
+        own_request, _ = ctx.baseline(op, attacker)
+        entry = ctx.object_for(op, victim, fresh=True)
+        path = ctx.path_for(op, victim, entry)
+        views = [(reader, where, key, *_view_of(ctx, reader, victim, where, key))
+                 for reader, where, key in _views(ctx, op, path) if key is not None]
+        shown = [(reader, where, key) for reader, where, key, seen, _ in views if seen]
+        if not shown:
+            pytest.skip(_no_proof(op, path, "delete"))
+        response = ctx.send(aimed_at(own_request, op.path, path), bearer=ctx.token(attacker), role="attack",
+                            actor=attacker.key)
+        who = f"{attacker.key} sent `DELETE {path}` ({victim.key}'s object) and got `{response.status_code}`"
+        for reader, where, key in shown:
+            if not _view_of(ctx, reader, victim, where, key)[0]:
+                raise Failure("User B can delete user A's object",
+                              f"`{op.label}`: {who}; {victim.key}'s `GET {where}` no longer shows it (before: it "
+                              "did): the object is gone", severity=Severity.HIGH)
+        _no_server_error(response, op, path, f"as {attacker.key}")
+        if ctx.succeeded(response):
+            raise Failure("API claims success for deleting another user's object",
+                          f"`{op.label}`: {who}, a success, but {victim.key}'s reads still show the object",
+                          severity=Severity.MEDIUM)
+    finally:
+        ctx.discard_since(mark)

@@ -310,6 +310,48 @@ def shelf_shelf_idor_delete(target: RunningTarget) -> bool:
     return api.http.get(f"/api/shelves/{slug}", headers=owner).status_code == 404
 
 
+# -- team_roster -------------------------------------------------------------------------------------------------
+class Roster(Shelves):
+    """The same sign-up and login as keyed_shelf; users are named in bodies, a query and one path."""
+
+    def note(self, headers: dict[str, str], text: str) -> None:
+        assert self.http.post("/api/notes", json={"title": "Mine", "text": text}, headers=headers).status_code == 201
+
+    def me(self, headers: dict[str, str]) -> dict[str, str]:
+        answer: dict[str, str] = self.http.get("/api/me", headers=headers).json()
+        return answer
+
+
+def roster_profile_update_by_username(target: RunningTarget) -> bool:
+    api = Roster(target)
+    (owner_name, owner), (_, other) = api.user(), api.user()
+    api.http.put("/api/profile", json={"username": owner_name, "display_name": "Mallory", "bio": "pwned"},
+                 headers=other)
+    return api.me(owner)["bio"] == "pwned"
+
+
+def roster_status_by_username(target: RunningTarget) -> bool:
+    api = Roster(target)
+    (owner_name, owner), (_, other) = api.user(), api.user()
+    api.http.put("/api/account/status", json={"username": owner_name, "status": "pwned"}, headers=other)
+    return api.me(owner)["status"] == "pwned"
+
+
+def roster_notes_by_owner_query(target: RunningTarget) -> bool:
+    api = Roster(target)
+    (owner_name, owner), (_, other) = api.user(), api.user()
+    api.note(owner, "canary-note-42")
+    response = api.http.get("/api/notes", params={"owner": owner_name}, headers=other)
+    return response.status_code == 200 and "canary-note-42" in response.text
+
+
+def roster_password_on_user_path(target: RunningTarget) -> bool:
+    api = Roster(target)
+    (owner_name, _), (_, other) = api.user(), api.user()
+    api.http.put(f"/api/users/{owner_name}/password", json={"new_password": "taken over!"}, headers=other)
+    return api.login(owner_name, "taken over!").status_code == 200
+
+
 # -- open_directory ----------------------------------------------------------------------------------------------
 class Directory:
     def __init__(self, target: RunningTarget) -> None:
@@ -390,6 +432,12 @@ PROBES: dict[str, dict[str, Callable[[RunningTarget], bool]]] = {
         "shelf_idor_read": shelf_shelf_idor_read,
         "book_idor_write": shelf_book_idor_write,
         "shelf_idor_delete": shelf_shelf_idor_delete,
+    },
+    "team_roster": {
+        "profile_update_by_username": roster_profile_update_by_username,
+        "status_by_username": roster_status_by_username,
+        "notes_by_owner_query": roster_notes_by_owner_query,
+        "password_on_user_path": roster_password_on_user_path,
     },
     "open_directory": {
         "debug_users_passwords": directory_debug_users_passwords,
