@@ -25,6 +25,7 @@ from tests.integration.conftest import (
     BACKEND_IMAGE,
     KEYCLOAK_IMAGE,
     PROJECT,
+    TIMING_CHECK,
     Scan,
     left_behind,
     needs_docker,
@@ -34,9 +35,8 @@ from tests.integration.conftest import (
 
 pytestmark = [pytest.mark.integration, needs_docker]
 
-# The timing check is left out of the compose scan: it is statistical (see test_containers_e2e) and the longest;
-# every other check must agree with the process launcher item by item.
-SKIPPED_CHECK = "account_existence_timing"
+# The timing check is left out of the compose scan (conftest.TIMING_CHECK): every other check must agree with the
+# process launcher item by item.
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +66,7 @@ class ComposeScan:
 def compose_scan(compose_engine: Any, tmp_path_factory: pytest.TempPathFactory) -> ComposeScan:
     before = engine_state(compose_engine)
     secrets_log = tmp_path_factory.mktemp("compose-secrets") / "secrets.jsonl"
-    scan = run_cli("run", "--profile", "profiles/demo-compose.yaml", "--", "-k", f"not {SKIPPED_CHECK}",
+    scan = run_cli("run", "--profile", "profiles/demo-compose.yaml", "--", "-k", f"not {TIMING_CHECK}",
                    out=tmp_path_factory.mktemp("compose"), env={"DIGASEC_SECRETS_LOG": str(secrets_log)})
     scan.secrets_log = secrets_log
     return ComposeScan(scan, before, engine_state(compose_engine))
@@ -140,7 +140,7 @@ def test_same_outcomes_as_the_process_launcher(compose_scan: ComposeScan, demo_s
     scan = compose_scan.scan
     assert scan.exit_code == demo_scan.exit_code == 1, scan.console[-3000:]
     checks = {r["check"] for r in scan.results}
-    assert SKIPPED_CHECK not in checks
+    assert TIMING_CHECK not in checks
     assert {"unauthenticated_access", "invalid_token", "cross_user_read", "account_existence_leak"} <= checks
     compose, process = scan.outcomes(*checks), demo_scan.outcomes(*checks)
     assert compose == process, (

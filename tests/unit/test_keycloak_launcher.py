@@ -59,3 +59,61 @@ def test_work_directories_of_live_runs_are_left_alone(tmp_path: Path) -> None:
     (work / "harness.pid").write_text(f"{os.getpid()} {process_start_time(os.getpid())}")
     assert reap_orphans(tmp_path) == []
     assert work.exists()
+
+
+# -- the JVM's ahead-of-time cache ------------------------------------------------------------------------------
+def _distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, java: int) -> keycloak.KeycloakDistribution:
+    monkeypatch.setenv("DIGASEC_CACHE", str(tmp_path))
+    monkeypatch.delenv("DIGASEC_KEYCLOAK_AOT", raising=False)
+    monkeypatch.setattr(keycloak, "java_major", lambda _java: java)
+    (tmp_path / "keycloak").mkdir()  # where ensure() unpacked the distribution
+    return keycloak.KeycloakDistribution("1.2.3")
+
+
+def test_java_before_25_gets_no_cache_and_no_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    distribution = _distribution(tmp_path, monkeypatch, java=21)
+    monkeypatch.setattr(keycloak, "_train_aot_cache", lambda *args: pytest.fail("trained on Java 21"))
+    assert distribution.aot_cache(Path("/jdk")) is None
+
+
+def test_the_cache_is_trained_once_per_java_and_then_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    distribution = _distribution(tmp_path, monkeypatch, java=25)
+    trained: list[Path] = []
+
+    def train(_home: Path, _java: Path, cache: Path) -> None:
+        trained.append(cache)
+        cache.write_bytes(b"aot")
+
+    monkeypatch.setattr(keycloak, "_train_aot_cache", train)
+    first = distribution.aot_cache(Path("/jdk"))
+    assert first == distribution.home.with_name("keycloak-1.2.3-java25.aot") == trained[0]
+    assert distribution.aot_cache(Path("/jdk")) == first
+    assert len(trained) == 1
+
+
+def test_a_failed_training_is_remembered_and_the_run_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    distribution = _distribution(tmp_path, monkeypatch, java=25)
+    attempts: list[int] = []
+
+    def fail(*_args: Path) -> None:
+        attempts.append(1)
+        raise OSError("the training start wrote no AOT cache")
+
+    monkeypatch.setattr(keycloak, "_train_aot_cache", fail)
+    assert distribution.aot_cache(Path("/jdk")) is None
+    assert distribution.aot_cache(Path("/jdk")) is None
+    assert len(attempts) == 1
+    assert "wrote no AOT cache" in (tmp_path / "keycloak" / "keycloak-1.2.3-java25.failed").read_text()
+
+
+def test_the_cache_can_be_switched_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    distribution = _distribution(tmp_path, monkeypatch, java=25)
+    monkeypatch.setenv("DIGASEC_KEYCLOAK_AOT", "off")
+    monkeypatch.setattr(keycloak, "_train_aot_cache", lambda *args: pytest.fail("trained although switched off"))
+    assert distribution.aot_cache(Path("/jdk")) is None
+
+
+def test_the_jvm_gets_the_cache_after_the_callers_own_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JAVA_OPTS_APPEND", "-Xlog:gc")
+    assert keycloak.aot_java_options(Path("/c/kc.aot")) == {"JAVA_OPTS_APPEND": "-Xlog:gc -XX:AOTCache=/c/kc.aot"}
+    assert keycloak.aot_java_options(None) == {}
