@@ -76,11 +76,11 @@ def flow_figures(result: dict[str, Any]) -> dict[str, Any]:
             "seconds": float(seconds[1]) if seconds else None}
 
 
-def one_run(project: Path, profile: Path, out: Path, credentials: dict[str, str]) -> dict[str, Any]:
+def one_run(project: Path, profile: Path, out: Path, credentials: dict[str, str], select: str) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
     started = time.monotonic()
     completed = subprocess.run(
-        [sys.executable, "-m", "fixtures.cli", "run", "--profile", str(profile), "--out", str(out), "--", "-k", CHECK],
+        [sys.executable, "-m", "fixtures.cli", "run", "--profile", str(profile), "--out", str(out), "--", "-k", select],
         cwd=project, capture_output=True, text=True, env={**os.environ, **credentials}, timeout=1800, check=False,
     )
     wall = time.monotonic() - started
@@ -117,6 +117,15 @@ def summarise(runs: list[dict[str, Any]], demo: str) -> dict[str, Any]:
     }
 
 
+def write(series: dict[str, Any], out: Path) -> None:
+    """The series so far, with its summary (written after every run, so that a stopped series keeps its figures)."""
+    series["summary"] = {demo: summarise(runs, demo) for demo, runs in series["runs"].items() if runs}
+    if "before" in series:
+        series["before"]["summary"] = {demo: summarise(runs, demo) for demo, runs in series["before"]["runs"].items()
+                                       if runs}
+    out.write_text(json.dumps(series, indent=1) + "\n")
+
+
 def say(text: str, **_: Any) -> None:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
@@ -145,7 +154,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project", type=Path, default=PROJECT, help="the checkout whose CLI runs the scans")
     parser.add_argument("--label", default="after")
     parser.add_argument("--out", type=Path, help="the JSON file (default bench/results/timing-series-<date>.json)")
+    parser.add_argument("--before", type=Path, help="another checkout (e.g. the base commit) whose runs alternate with "
+                        "this one's against the same system, for a before/after comparison under the same load")
+    parser.add_argument("--before-runs", type=int, default=3, help="how many of the iterations also run --before")
+    parser.add_argument("--backend-only", action="store_true", help="only the backend's flows, not Keycloak's")
     args = parser.parse_args(argv)
+    select = f"{CHECK} and not realms" if args.backend_only else CHECK
+    out = args.out or RESULTS / f"timing-series-{dt.date.today().isoformat()}-{args.label}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="timing-series-"))
     launcher = ProcessLauncher(load_profile(PROJECT / "profiles" / "demo-secure.yaml"), work)
     boot_started = time.monotonic()
@@ -161,7 +177,11 @@ def main(argv: list[str] | None = None) -> int:
                             check=False).stdout.strip()
     series: dict[str, Any] = {"label": args.label, "commit": commit, "project": str(args.project),
                               "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                              "cores": os.cpu_count(), "runs": {"flawed": [], "secure": []}}
+                              "cores": os.cpu_count(), "select": select, "runs": {"flawed": [], "secure": []}}
+    if args.before:
+        series["before"] = {"project": str(args.before), "commit": subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=args.before, capture_output=True, text=True, check=False).stdout.strip(),
+            "runs": {"flawed": [], "secure": []}}
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/health", timeout_s=60, what="flawed demo", alive=flawed.alive,
                          log_tail=flawed.log_tail)
@@ -173,21 +193,25 @@ def main(argv: list[str] | None = None) -> int:
             profiles[demo] = work / f"{demo}.yaml"
             profiles[demo].write_text(profile_text(env, base_url, demo))
         for index in range(args.runs):
-            for demo in ("flawed", "secure"):
-                run = one_run(args.project, profiles[demo], work / f"{demo}-{index}", credentials)
-                series["runs"][demo].append(run)
-                say(f"run {index + 1}/{args.runs} {demo}: exit {run['exit_code']}, check {run['check_s']} s, "
-                      f"wall {run['wall_s']} s, load {run['load_before']} -> {run['load_after']}; "
-                      + ", ".join(f"{f['flow'].split(' ', 1)[1]} {f['outcome']}@{f['rounds']}" for f in run["flows"]))
+            projects = [("after", args.project)]
+            if args.before and index < args.before_runs:
+                projects.append(("before", args.before))
+            for which, project in projects:
+                for demo in ("flawed", "secure"):
+                    run = one_run(project, profiles[demo], work / f"{which}-{demo}-{index}", credentials, select)
+                    (series["before"] if which == "before" else series)["runs"][demo].append(run)
+                    say(f"run {index + 1}/{args.runs} {which} {demo}: exit {run['exit_code']}, check {run['check_s']} "
+                        f"s, wall {run['wall_s']} s, load {run['load_before']} -> {run['load_after']}; "
+                        + ", ".join(f"{f['flow'].split(' ', 1)[1]} {f['outcome']}@{f['rounds']}" for f in run["flows"]))
+                    write(series, out)
     finally:
         flawed.stop()
         launcher.stop()
     series["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    series["summary"] = {demo: summarise(runs, demo) for demo, runs in series["runs"].items()}
-    out = args.out or RESULTS / f"timing-series-{dt.date.today().isoformat()}-{args.label}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(series, indent=1) + "\n")
+    write(series, out)
     print_table(series)
+    if "before" in series:
+        print_table({"label": "before", "summary": series["before"]["summary"]})
     say(f"\nwritten: {out}")
     return 0
 
