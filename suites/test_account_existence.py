@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from fixtures.analysis.compare import ResponseShape
-from fixtures.analysis.timing import MachineLoad, interleave, load_average
+from fixtures.analysis.timing import LookResult, MachineLoad, interleave, load_average
 from fixtures.api import account_flows as af
 from fixtures.api.datagen import ValueGenerator
 from fixtures.engine.checks import CheckError, CheckItem, Failure, Severity, check, not_applicable
@@ -156,18 +156,29 @@ def test_account_existence_timing(operation: Operation, variant: str, ctx: Check
     started, load_before = time.monotonic(), load_average()
     with _probe(ctx, flow) as probe:
         cases = probe.cases
-        warm_up = [case for _ in range(settings.warmup) for case in cases]
-        measured = interleave(settings.samples, cases, seed=zlib.crc32(flow.label.encode()))
+        labels = {case: af.case_label(flow.kind, case) for case in cases}
+        plan = af.timing_plan(settings, comparisons=len(cases) - 1)
+        order = interleave(plan.maximum, cases, seed=zlib.crc32(flow.label.encode()))
         durations: dict[str, list[float]] = {case: [] for case in cases}
         statuses: dict[str, list[int]] = {case: [] for case in cases}
         shown: dict[str, Sample] = {}
+        results: dict[str, LookResult] = {}
         probe.baseline()
-        for count, case in enumerate([*warm_up, *measured], start=1):
-            sample = _checked(probe.send(case, record=False), flow, count)
-            if count > len(warm_up):
+        for count, case in enumerate([case for _ in range(settings.warmup) for case in cases], start=1):
+            _checked(probe.send(case, record=False), flow, count)
+        count, rounds = settings.warmup * len(cases), 0
+        # Blocks of rounds back to back, a look after each; the measurement stops once every comparison is clear.
+        for look, until in enumerate(plan.looks):
+            for case in order[rounds * len(cases):until * len(cases)]:
+                count += 1
+                sample = _checked(probe.send(case, record=False), flow, count)
                 durations[case].append(sample.elapsed)
                 statuses[case].append(sample.response.status_code)
                 shown[case] = sample
+            rounds = until
+            results |= af.timing_look(durations, settings, plan, look, decided=results, labels=labels)
+            if all(result.decided for result in results.values()):
+                break
         probe.no_lockout()
     load = MachineLoad(load_before, load_average(), os.cpu_count() or 1)
     ctx.exchanges = [shown[case].exchange for case in (af.EXISTING, af.UNKNOWN, af.DISABLED) if case in cases]
@@ -180,13 +191,13 @@ def test_account_existence_timing(operation: Operation, variant: str, ctx: Check
                 f"{_status_story(seen)} during the measurement: a lockout or rate limit changed the answers, "
                 "which would distort the timing; no verdict"
             )
-    labels = {case: af.case_label(flow.kind, case) for case in cases}
-    verdicts = af.timing_verdicts(durations, settings, labels=labels)
-    summary = " | ".join(f"{labels[case]} vs {labels[af.UNKNOWN]}: {verdict.message}"
-                         for case, verdict in verdicts.items())
-    took = (f"{settings.samples} interleaved rounds of {len(cases)} cases after {settings.warmup} warm-up rounds, "
+    min_diff_s = settings.min_abs_diff_ms / 1000
+    summary = " | ".join(f"{labels[case]} vs {labels[af.UNKNOWN]}: {result.describe(min_diff_s)}"
+                         for case, result in results.items())
+    took = (f"stopped after {rounds} of at most {plan.maximum} interleaved rounds of {len(cases)} cases (looks after "
+            f"{', '.join(map(str, plan.looks))} rounds) and {settings.warmup} warm-up rounds, "
             f"{time.monotonic() - started:.1f} s, {load.describe()}")
-    leaks = [case for case, verdict in verdicts.items() if verdict.leak]
+    leaks = [case for case, result in results.items() if result.verdict.leak]
     if leaks:
         severity, why = _grade(ctx, leaks)
         raise Failure(

@@ -24,8 +24,8 @@ KEYCLOAK_FLOWS = {
     ("POST", "/realms/{realm}/login-actions/reset-credentials"): "password_reset",
     ("POST", "/realms/{realm}/login-actions/registration"): "registration",
 }
-DISTRIBUTION = re.compile(r"median [\d.]+ s \(existing account, n=30, IQR [\d.]+ s\) vs [\d.]+ s \(unknown account, "
-                          r"n=30, IQR [\d.]+ s\)")
+DISTRIBUTION = re.compile(r"median [\d.]+ s \(existing account, n=\d+, IQR [\d.]+ s\) vs [\d.]+ s \(unknown account, "
+                          r"n=\d+, IQR [\d.]+ s\)")
 
 
 PASSWORD_VALUE = re.compile(r'"password"\s*:\s*"(?!<redacted)')

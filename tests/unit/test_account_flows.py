@@ -780,3 +780,32 @@ def test_a_lookup_can_be_named_in_the_profile() -> None:
     flows = discovered(op, lookup=["GET /directory/{handle}"], username_fields=["handle"])
     assert flows[op.label].kind == "lookup"
     assert af.case_label("lookup", af.EXISTING) == "existing user (another than the caller)"
+
+
+def test_timing_plan_looks_after_blocks_and_shares_alpha_between_comparisons() -> None:
+    settings = AccountTimingSettings(samples=30, min_samples=10, look_every=5, alpha=0.01)
+    plan = af.timing_plan(settings, comparisons=2)
+    assert plan.looks == (10, 15, 20, 25, 30)
+    assert plan.alpha == pytest.approx(0.005)
+    assert af.timing_plan(AccountTimingSettings(samples=30, min_samples=30)).looks == (30,)
+
+
+def test_timing_min_samples_above_the_maximum_is_refused_when_set() -> None:
+    with pytest.raises(ValueError, match=r"min_samples \(40\) must not exceed samples \(30\)"):
+        AccountTimingSettings(samples=30, min_samples=40)
+    assert af.timing_plan(AccountTimingSettings(samples=8)).looks == (8,)  # the default first look follows samples
+
+
+def test_timing_look_keeps_a_decided_comparison_and_looks_again_at_the_others() -> None:
+    settings = AccountTimingSettings(samples=30, min_samples=10, look_every=5, min_abs_diff_ms=20)
+    plan = af.timing_plan(settings, comparisons=2)
+    base = [0.100 + 0.001 * (i % 5) for i in range(10)]
+    durations = {"existing": [v + 0.150 for v in base], "disabled": [v + 0.040 * (i % 2) for i, v in enumerate(base)],
+                 "unknown": list(reversed(base))}
+    first = af.timing_look(durations, settings, plan, 0, decided={})
+    assert first["existing"].decision == "leak"
+    assert first["disabled"].decision == "continue"
+    durations = {case: values + values[:5] for case, values in durations.items()}
+    second = af.timing_look(durations, settings, plan, 1, decided=first)
+    assert second["existing"] is first["existing"]
+    assert second["disabled"].rounds == 15

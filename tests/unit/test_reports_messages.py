@@ -45,6 +45,11 @@ EXAMPLES = {
     "\x00 answers measurably slower: \x00": [
         "existing account answers measurably slower: median 0.0764 s (existing account, n=30, IQR 0.0202 s) vs 0.0022 "
         "s (unknown account, n=30, IQR 0.0006 s), difference +74.2 ms, Cliff's delta +1.00, Mann-Whitney p=3e-11"],
+    "\x00; the shift's confidence interval \x00 to \x00 ms lies within ±\x00 ms": [
+        "no measurable timing difference: median 0.2031 s (existing account, n=10, IQR 0.0012 s) vs 0.2029 s (unknown "
+        "account, n=10, IQR 0.0011 s), difference +0.2 ms, Cliff's delta +0.10, Mann-Whitney p=0.7; p=0.7 is not "
+        "below alpha 0.00125; |delta| 0.10 is below the minimum effect 0.5; 0.2 ms is below the minimum difference "
+        "20 ms; the shift's confidence interval -1.3 to +1.6 ms lies within ±20 ms"],
     # fixtures/analysis/idanalysis.py: parts that exist only inside one frame
     "; \x00 of their \x00 random hex digits are the same in every id": [
         "ids are version-7 (time-based) UUIDs: the first 48 bits are the creation time in milliseconds "
