@@ -390,9 +390,18 @@ def table(result: dict[str, Any]) -> str:
 
 def bench(sizes: tuple[int, ...], runs: int, *, parallel: bool, schemathesis_examples: int, demo: bool,
           out_dir: Path) -> dict[str, Any]:
-    started = time.strftime("%Y-%m-%dT%H:%M:%S")
-    before = machine()
-    measured: list[SizeFigures] = []
+    """Measures every size (and the demo), writing the JSON after each one, so that an interrupted run keeps what
+    it measured."""
+    result: dict[str, Any] = {"schema": "digasec/bench/v1", "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                              "runs": runs, "machine_before": machine(), "sizes": [], "targets": {}, "demo": {}}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{time.strftime('%Y-%m-%d-%H%M%S')}.json"
+
+    def write() -> None:
+        result.update(finished=time.strftime("%Y-%m-%dT%H:%M:%S"), machine_after=machine(),
+                      targets=targets({one["operations"]: one for one in result["sizes"]}))
+        path.write_text(json.dumps(result, indent=2) + "\n")
+
     with tempfile.TemporaryDirectory(prefix="digasec-bench-") as scratch:
         workdir = Path(scratch)
         for operations in sizes:
@@ -408,19 +417,14 @@ def bench(sizes: tuple[int, ...], runs: int, *, parallel: bool, schemathesis_exa
                 if schemathesis_examples:
                     _progress(f"{operations} operations: Schemathesis")
                     size.schemathesis = schemathesis(base_url, workdir, schemathesis_examples)
-            measured.append(size)
-        demo_figures: dict[str, Any] = {}
+            result["sizes"].append(summarise(size))
+            write()
         if demo:
             for label in ("cold", "warm"):
                 _progress(f"demo ({label})")
-                demo_figures[label] = demo_run(workdir)
-    summaries = [summarise(size) for size in measured]
-    result = {"schema": "digasec/bench/v1", "started": started, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
-              "runs": runs, "machine_before": before, "machine_after": machine(), "sizes": summaries,
-              "targets": targets({one["operations"]: one for one in summaries}), "demo": demo_figures}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{time.strftime('%Y-%m-%d-%H%M%S')}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
+                result["demo"][label] = demo_run(workdir)
+                write()
+    write()
     result["path"] = str(path)
     return result
 
