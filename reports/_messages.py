@@ -72,6 +72,17 @@ class Template:
                       for name, _ in _PLACEHOLDER.findall(self.english))
         return literals, holes
 
+    @functools.cached_property
+    def ends(self) -> tuple[str, str]:
+        """The literal text the template starts and ends with ('' where it starts or ends with a placeholder)."""
+        literals = self.pieces[0]
+        return literals[0], literals[-1] if len(literals) > 1 else ""
+
+    def may_match(self, text: str) -> bool:
+        """A cheap test before the regex: the text starts and ends with the template's literal ends."""
+        head, tail = self.ends
+        return text.startswith(head) and text.endswith(tail)
+
     @property
     def fixed_text(self) -> int:
         """How much literal text the template has: the more, the more specific (tried first)."""
@@ -116,6 +127,18 @@ def catalogue() -> tuple[Template, ...]:
     return tuple(sorted(templates, key=lambda template: -template.fixed_text))
 
 
+_HEAD = 6  # templates are looked up by the first and last characters of a text (a report tries thousands of texts)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _candidates(head: str, tail: str) -> tuple[Template, ...]:
+    """The templates, in the catalogue's order, whose literal start and end agree with a text that starts with
+    `head` and ends with `tail`."""
+    return tuple(template for template in catalogue()
+                 if (template.ends[0].startswith(head) or head.startswith(template.ends[0][:_HEAD]))
+                 and (template.ends[1].endswith(tail) or tail.endswith(template.ends[1][-_HEAD:])))
+
+
 def to_german(text: str) -> str:
     """`text` in German where the catalogue knows it; otherwise `text` unchanged."""
     if not text or len(text) > _MAX_LENGTH:
@@ -142,6 +165,7 @@ def _translated(text: str, depth: int) -> str | None:
     return None if scored is None else scored[0]
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def _known(text: str, depth: int) -> str | None:
     """The German of a text the catalogue knows completely — by a template whose every value with words in it is
     known too, or as a list of such texts —, else None."""
@@ -159,8 +183,8 @@ def _scored(text: str, depth: int) -> tuple[str, int] | None:
     if depth > _MAX_DEPTH:
         return None
     best: tuple[str, int] | None = None
-    for template in catalogue():
-        if not template.pattern.fullmatch(text):
+    for template in _candidates(text[:_HEAD], text[-_HEAD:]):
+        if not template.may_match(text) or not template.pattern.fullmatch(text):
             continue
         found = _best_values(template, text, depth)
         if found is None:
@@ -284,6 +308,7 @@ def _value(value: str, depth: int) -> str:
     return _joined(value, depth) if _SEPARATOR.search(value) else value
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def _listed(text: str, depth: int) -> str | None:
     """A list joined with ", " (or "; ", " | ") whose every item the catalogue knows, in German; else None."""
     for separator in _LIST_SEPARATORS:
