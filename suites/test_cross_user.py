@@ -242,7 +242,7 @@ def test_cross_user_listing(operation: Operation, ctx: CheckContext) -> None:
         text = _full_text(response)
         found = _foreign_in(ctx, text, user, canaries)
         if found:  # objects that everyone may read (public by design, or shared by the profile) are no leak
-            public = public_in(ctx, text)
+            public = public_in(ctx, response.text)
             found = _foreign_in(ctx, without(text, public), user, canaries) if public else found
             if public and not found:
                 why = "; ".join(sorted(set(public.values())))
