@@ -219,6 +219,9 @@ def _scope(run: RunRecord, strings: Mapping[str, Any]) -> list[dict[str, Any]]:
     if target.get("keycloak_url"):
         values.update({key: target.get(key) for key in _SCOPE_KEYCLOAK})
     values.update({key: run.get(key) for key in _SCOPE_RUN})
+    if run.get("shared"):  # objects the profile declares shared by design beyond their owner (shared:)
+        values["shared"] = "; ".join(f"{', '.join(rule.get('paths', []))} ({', '.join(rule.get('share', []))}): "
+                                     f"{rule.get('reason', '')}" for rule in run["shared"])
     values["duration"] = _duration(run.get("started"), run.get("finished"))
     values["harness"] = run.get("harness_version")
     values["harness_commit"] = run.get("harness_commit")

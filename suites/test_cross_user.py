@@ -33,6 +33,7 @@ from fixtures.engine.checks import CheckError, CheckItem, Failure, Severity, che
 from fixtures.engine.context import BaselineServerError, aimed_at, path_values
 from fixtures.engine.context import response_shape as _shape
 from fixtures.engine.http import Request
+from fixtures.engine.public import changed_apart_from_counters, object_reason, public_in, shared_reason, without
 from fixtures.engine.seeder import SeedError, fill_path, resource_prefixes, user_identifier
 from fixtures.engine.seeder import path_values as param_values
 
@@ -315,7 +316,7 @@ def deletes_objects_not_accounts(op: Operation) -> str | None:
 )
 def test_cross_user_listing(operation: Operation, ctx: CheckContext) -> None:
     canaries = {user.key: user.canary for user in ctx.users}
-    leaks, statuses, answered = [], [], False
+    leaks, statuses, answered, publics = [], [], False, []
     for user in ctx.users:
         request = ctx.request_for(operation, user)
         response = ctx.send(request, bearer=ctx.token(user), role="attack", actor=user.key)
@@ -323,12 +324,13 @@ def test_cross_user_listing(operation: Operation, ctx: CheckContext) -> None:
         statuses.append(f"{user.key}: {response.status_code}")
         answered = answered or ctx.succeeded(response)
         text = _full_text(response)
-        found = {owner: (canary, "canary") for owner, canary in foreign_canaries(text, canaries, user.key).items()}
-        for other in ctx.users:  # a field with a small maxLength carries the short form of a canary
-            forms = owner_canaries(other.canary, _object_canaries(ctx, other))
-            short = next((form for form, is_short in forms if is_short and form in text), None)
-            if other.key != user.key and other.key not in found and short is not None:
-                found[other.key] = (short, f"short canary ({SHORT_CANARY_LENGTH} characters, 40 random bits)")
+        found = _foreign_in(ctx, text, user, canaries)
+        if found:  # objects that everyone may read (public by design, or shared by the profile) are no leak
+            public = public_in(ctx, response.text)
+            found = _foreign_in(ctx, without(text, public), user, canaries) if public else found
+            if public and not found:
+                why = "; ".join(sorted(set(public.values())))
+                publics.append(f"{user.key} sees other users' public objects ({why})")
         if found:
             seen = ", ".join(f"{owner}'s {what} in `{excerpt(text, canary, width=30)}`" for owner, (canary, what) in
                              found.items())
@@ -342,6 +344,21 @@ def test_cross_user_listing(operation: Operation, ctx: CheckContext) -> None:
             f"baseline failed: no user's own valid request to `{operation.label}` succeeded ({', '.join(statuses)}); "
             "a response that carries no data cannot show a leak"
         )
+    if publics:
+        ctx.note = "not a leak: " + "; ".join(publics)
+
+
+def _foreign_in(ctx: CheckContext, text: str, user: TestUser,
+                canaries: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """Other users' canaries in `text` (owner -> (canary, what)); a field with a small maxLength carries the short
+    form of a canary."""
+    found = {owner: (canary, "canary") for owner, canary in foreign_canaries(text, canaries, user.key).items()}
+    for other in ctx.users:
+        forms = owner_canaries(other.canary, _object_canaries(ctx, other))
+        short = next((form for form, is_short in forms if is_short and form in text), None)
+        if other.key != user.key and other.key not in found and short is not None:
+            found[other.key] = (short, f"short canary ({SHORT_CANARY_LENGTH} characters, 40 random bits)")
+    return found
 
 
 @check(
@@ -372,6 +389,11 @@ def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) 
     proof = _read_proof(ctx, operation, attack, reads, response, (own_request, own), attacker, victim)
     if proof and refusal:
         proof = f"{proof}, although its body says the request was refused ({refusal})"
+    public = _public_read(ctx, operation, request, reads, (own_request, own), attacker, victim) if proof else None
+    if proof and public:
+        ctx.note = (f"{attacker.key} read {victim.key}'s `{request.path}` ({response.status_code}); not a finding: "
+                    f"{public}")
+        return
     if proof:
         raise Failure(
             "User B can read user A's object",
@@ -401,6 +423,8 @@ def test_cross_user_write(operation: Operation, variant: str, ctx: CheckContext)
     attacker, victim = _pair(ctx, variant)
     if operation.removes_account:  # e.g. POST /users/{user_id}/deactivate: accounts of the check's own
         _attack_account(ctx, operation, attacker, victim)
+        return
+    if _child_under_public_parent(ctx, operation, attacker, victim):
         return
     if ctx.harness.catalogue.find("GET", operation.path) is None:  # proof by a list, a parent or a login
         _write_proved_elsewhere(ctx, operation, attacker, victim)
@@ -658,6 +682,31 @@ def _read_proof(ctx: CheckContext, op: Operation, request: Request, owner_reads:
     return None
 
 
+def _public_read(ctx: CheckContext, op: Operation, request: Request, owner_reads: Sequence[httpx.Response],
+                 attackers: tuple[Request, httpx.Response], attacker: TestUser, victim: TestUser) -> str | None:
+    """Why what the attacker read is public by design, or None: the profile shares it (`shared:`), or the owner's
+    own request, sent once more without any credential, shows the owner's object as well (an object the harness
+    created: the path names one of the ledger's)."""
+    shared = shared_reason(ctx.harness.profile, op.path)
+    if shared:
+        return shared
+    if not op.object_params or not _names_created_object(ctx, request.path):
+        return None
+    anonymous = ctx.send(request, bearer=None, role="reference", actor="anonymous")
+    if not ctx.succeeded(anonymous):
+        return None
+    if _read_proof(ctx, op, request, owner_reads, anonymous, attackers, attacker, victim) is None:
+        return None
+    return (f"{victim.key}'s own `{request.method} {request.path}` answers anonymous callers with the same object "
+            f"({anonymous.status_code} without credentials): public by design")
+
+
+def _names_created_object(ctx: CheckContext, path: str) -> bool:
+    """Whether a concrete path lies under an object the harness created (`/articles/7/comments` under `/articles/7`)."""
+    entries = (*ctx.harness.ledger.entries, *ctx.harness.created_here.entries)
+    return any(path == entry.path or path.startswith(entry.path.rstrip("/") + "/") for entry in entries)
+
+
 def owner_canaries(canary: str, object_canaries: Iterable[str] = ()) -> list[tuple[str, bool]]:
     """What a response is searched for to find a user's data: its canary, and the short forms (`True`) of it and of
     the canaries of its objects (a field with a small maxLength carries the short form: fixtures/api/datagen.py)."""
@@ -791,6 +840,55 @@ def _judge_write(ctx: CheckContext, op: Operation, attacker: TestUser, victim: T
         raise Failure("API claims success for a change to another user's object",
                       f"`{op.label}`: {who}, a success, but {victim.key}'s re-read shows the object unchanged",
                       severity=Severity.MEDIUM)
+
+
+def parent_template(op: Operation) -> str | None:
+    """For a POST that creates a child in a collection under an item (`POST /articles/{id}/comments`): the parent
+    item path (`/articles/{id}`); otherwise None."""
+    parent = op.path.rstrip("/").rpartition("/")[0]
+    if op.method != "POST" or op.is_item or not op.object_params or not parent.endswith("}"):
+        return None
+    return parent
+
+
+def _child_under_public_parent(ctx: CheckContext, op: Operation, attacker: TestUser, victim: TestUser) -> bool:
+    """B creates its own child (a comment, a like) under A's object. Under a public object (anyone may read it) that
+    is an interaction, not a cross-user write, as long as A's object is unchanged apart from counters: then the item
+    passes with that note (True). Under a private object the usual write check runs (False)."""
+    template = parent_template(op)
+    reader = ctx.harness.catalogue.find("GET", template) if template else None
+    if reader is None or ctx.harness.seeder.excluded(reader):
+        return False
+    mark = ctx.created_mark()
+    try:
+        entry = ctx.object_for(op, victim, fresh=True)
+        if entry is None or entry.resource != reader.path:
+            return False
+        reason = object_reason(ctx, entry)
+        if reason is None:
+            return False
+        before = [_owner_read(ctx, reader, victim, entry.path) for _ in range(2)]
+        _require_readable(ctx, before, reader, victim, entry.path, "before the attack")
+        path = ctx.path_for(op, victim, entry)
+        attack = _attack_write(ctx, op, attacker, path)
+        _no_server_error(attack, op, path, f"as {attacker.key}")
+        after = _owner_read(ctx, reader, victim, entry.path)
+        who = (f"{attacker.key} sent `{op.method} {path}` (a child of {victim.key}'s public `{entry.path}`) and got "
+               f"`{attack.status_code}`")
+        if not after.is_success:
+            raise Failure("User B can change user A's object",
+                          f"`{op.label}`: {who}; {victim.key}'s re-read of `{entry.path}` then answered "
+                          f"{after.status_code} (before: a success)", severity=Severity.HIGH)
+        changes = changed_apart_from_counters([read.text for read in before], after.text)
+        if changes:
+            raise Failure("User B can change user A's object",
+                          f"`{op.label}`: {who}; {victim.key}'s `{entry.path}` changed beyond its counters: "
+                          + "; ".join(changes[:5]), severity=Severity.HIGH)
+        ctx.note = (f"{who}: its own object under another user's public object ({reason}); the parent is unchanged "
+                    "apart from counters: an interaction, not a cross-user write")
+        return True
+    finally:
+        ctx.discard_since(mark)
 
 
 def _restore(ctx: CheckContext, request: Request, owner: TestUser, attacker: TestUser) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from fixtures.analysis import exposure
 from fixtures.engine.checks import CheckError, CheckItem, DoesNotApply, Failure, Severity, check
+from fixtures.engine.public import public_in
 
 if TYPE_CHECKING:
     import httpx
@@ -59,6 +60,13 @@ def test_data_exposure(operation: Operation, variant: str, ctx: CheckContext) ->
         response.text, list(response.headers.items()), owned, caller=caller, sent=_sent_text(request)
     )
     ctx.note = _what_was_looked_for(variant, caller)
+    public = public_in(ctx, response.text) if found else {}
+    if public:  # objects everyone may read show their content and their author: no exposure
+        kept = exposure.outside_public(found, response.text, list(public))
+        if len(kept) < len(found):
+            why = "; ".join(sorted(set(public.values())))
+            ctx.note += f"; not counted: {len(found) - len(kept)} value(s) inside objects that are public ({why})"
+        found = kept
     if found:
         raise Failure(TITLES[variant], _message(ctx, operation, request, response, found, variant),
                       severity=Severity(found[0].severity))
@@ -102,7 +110,8 @@ def _user_data(ctx: CheckContext, user: TestUser, *, skip_canaries: bool) -> exp
         username=user.username,
         phone=user.phone,
         names=tuple(name for name in (user.first_name, user.last_name) if name),
-        ids=(user.sub,) if user.sub else (),
+        ids=tuple(dict.fromkeys(value for value in (user.sub, *(v for _, v in user.path_ids))
+                                if value and value not in (user.username, user.email))),
         canaries=() if skip_canaries else (user.canary,),
     )
 

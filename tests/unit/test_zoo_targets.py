@@ -22,6 +22,8 @@ import yaml
 from tests.targets import TARGETS
 from tests.targets.common import CLEAN, PLANTED, VARIANTS, PasswordHasher
 from tests.targets.header_notes.app import HASH_ITERATIONS
+from tests.targets.numbered_users.probes import PROBES as NUMBERED_USERS_PROBES
+from tests.targets.public_articles.probes import PROBES as PUBLIC_ARTICLES_PROBES
 from tests.targets.runner import RunningTarget, ground_truth, profile_path, running
 
 KNOWN_CHECKS = {"account_existence_leak", "account_existence_timing", "cross_user_read", "cross_user_write",
@@ -447,6 +449,8 @@ PROBES: dict[str, dict[str, Callable[[RunningTarget], bool]]] = {
         "admin_stats_anonymous": directory_admin_stats_anonymous,
         "admin_stats_without_credentials": directory_admin_stats_anonymous,  # one flaw, seen by two checks
     },
+    "numbered_users": NUMBERED_USERS_PROBES,
+    "public_articles": PUBLIC_ARTICLES_PROBES,
 }
 FLAWS = [(name, flaw["id"]) for name in TARGETS for flaw in ground_truth(name)]
 
