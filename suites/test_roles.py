@@ -21,8 +21,10 @@ creates are its own (registered for the item) and are removed afterwards.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import re
+import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +51,8 @@ GONE = (404, 410)
 # Well-known names of fields that grant privileges or name an owner (issue 16); compared without case/punctuation.
 PRIVILEGED_FIELDS = ("role", "roles", "admin", "is_admin", "is_superuser", "is_staff", "permissions", "verified",
                      "owner_id", "user_id", "tenant_id")
-OWNERSHIP_FIELDS = frozenset({"ownerid", "userid", "tenantid"})
+OWNERSHIP_FIELDS = frozenset({"ownerid", "userid", "tenantid", "owner", "createdby"})
+_serial = itertools.count(1)
 _MARKER = "m"  # what replaces the `c` of a canary in a replayed write: `<canary>m<n>` marks the attack's values
 
 
@@ -82,6 +85,10 @@ def caller_role(order: RoleOrder, requirement: Requirement) -> str:
     """The role whose user sends the baseline: the most privileged one that may call the operation."""
     allowed = [role for role in order.names if order.allows(role, requirement.role)]
     return allowed[-1] if allowed else order.most_privileged
+
+
+def _least_allowed(order: RoleOrder, requirement: Requirement) -> str:
+    return next((role for role in order.names if order.allows(role, requirement.role)), order.most_privileged)
 
 
 def attacker_roles(order: RoleOrder, requirement: Requirement) -> list[str]:
@@ -168,7 +175,7 @@ def injected_fields(op: Operation, response_schemas: list[Mapping[str, Any]], or
 def looks_privileged(name: str) -> bool:
     key = norm(name)
     return any(word in key for word in ("role", "admin", "permission", "owner", "tenant", "verified", "staff",
-                                        "superuser", "scope", "group"))
+                                        "superuser", "scope", "group", "createdby"))
 
 
 # -- function_level_access -----------------------------------------------------------------------------------------
@@ -222,9 +229,12 @@ def test_function_level_access(operation: Operation, variant: str, ctx: CheckCon
         pytest.skip(f"baseline failed: {privileged.key} (role {role}) was refused `{op.label}` itself (HTTP "
                     f"{baseline.status_code}); a lower role's call counts only where the privileged role's succeeds")
     seen[role] = Seen.ALLOWED
+    if requirement.source is Source.NONE:
+        _learn(ctx, op, order, requirement, privileged, role, variant, request, seen)
+        return
     attacker = None if variant == ANONYMOUS else _role_user(ctx, variant)
     who = ANONYMOUS if attacker is None else f"{attacker.key} (role {variant})"
-    serial = len(ctx.exchanges) + 1
+    serial = next(_serial)
     attack = _attack_request(ctx, op, request, privileged, serial)
     response = ctx.send(attack, bearer=None if attacker is None else ctx.token(attacker), op=op, creator=privileged,
                         role="attack", actor=ANONYMOUS if attacker is None else attacker.key)
@@ -232,14 +242,6 @@ def test_function_level_access(operation: Operation, variant: str, ctx: CheckCon
         raise CheckError(f"`{op.label}` answered {response.status_code} to {who}: no verdict")
     allowed = ctx.succeeded(response)
     seen[variant] = Seen.ALLOWED if allowed else Seen.REFUSED
-    if requirement.source is Source.NONE:
-        learned = learned_requirement(requirement, seen, order) if variant != ANONYMOUS else requirement
-        ctx.access = access_record(learned, seen)
-        if allowed:
-            not_applicable(f"`{op.label}` needs no particular role: {who} was let in like {privileged.key} (role "
-                           f"{role}); nothing declares a role for it (identity.role_operations, x-roles, scopes)")
-        ctx.note = f"`{op.label}` {learned.describe()}"
-        return
     ctx.access = access_record(requirement, seen)
     if not allowed:
         return
@@ -249,6 +251,36 @@ def test_function_level_access(operation: Operation, variant: str, ctx: CheckCon
         f"{who} got HTTP {response.status_code} for `{op.label}`, which {requirement.describe()}; {proof}",
         severity=severity,
     )
+
+
+def _learn(ctx: CheckContext, op: Operation, order: RoleOrder, requirement: Requirement, privileged: TestUser,
+           role: str, lower_role: str, request: Request, seen: dict[str, Seen]) -> None:
+    """An operation nothing declares a role for: the lower role's user sends its own request (on an object of its
+    own). Refused where the privileged role was let in: the operation needs a role (learned from evidence, a pass).
+    Let in: it needs none (does not apply). Where the lower role can have no object of its own (shared content),
+    it tries the privileged user's object; a refusal there may be about ownership, so nothing is learned."""
+    lower = _role_user(ctx, lower_role)
+    who = f"{lower.key} (role {lower_role})"
+    own = True
+    try:
+        _sent, response = ctx.baseline(op, lower, fresh=bool(op.object_params), refused=True)
+    except pytest.skip.Exception:
+        own = False
+        response = ctx.send(_attack_request(ctx, op, request, privileged, next(_serial)), bearer=ctx.token(lower),
+                            op=op, creator=privileged, role="attack", actor=lower.key)
+        if response.status_code >= 500:
+            raise CheckError(f"`{op.label}` answered {response.status_code} to {who}: no verdict") from None
+    allowed = ctx.succeeded(response)
+    seen[lower_role] = Seen.ALLOWED if allowed else Seen.REFUSED
+    learned = learned_requirement(requirement, seen, order) if own else requirement
+    ctx.access = access_record(learned, seen)
+    if allowed:
+        not_applicable(f"`{op.label}` needs no particular role: {who} was let in like {privileged.key} (role "
+                       f"{role}); nothing declares a role for it (identity.role_operations, x-roles, scopes)")
+    if not own:
+        not_applicable(f"`{op.label}`: {who} was refused an object of {privileged.key} (role {role}); that may be "
+                       "about ownership, not the role, and nothing declares a role for it")
+    ctx.note = f"`{op.label}` {learned.describe()}"
 
 
 def _role_user(ctx: CheckContext, role: str) -> TestUser:
@@ -339,8 +371,8 @@ def test_mass_assignment(operation: Operation, variant: str, ctx: CheckContext) 
                         actor=actor.key)
         _no_server_error(op, sent)
         after = _read_json(ctx, reader, actor) if ctx.succeeded(sent) else None
-    else:
-        actor = ctx.users[0]
+    else:  # a creation, by the least privileged role that may call it
+        actor = _role_user(ctx, _least_allowed(order, requirement_of(ctx.harness, op, order)))
         before, after = _created_twice(ctx, op, actor, fields)
     sent_fields = ", ".join(sorted(fields))
     if actor is None:
@@ -372,7 +404,7 @@ def _register(ctx: CheckContext, extra: dict[str, Any]) -> TestUser | None:
     from fixtures.errors import IdentityError
 
     source = ctx.harness.source
-    key = f"ma{len(ctx.throwaways) + 1}x{ctx.harness.run.id[:4]}"
+    key = f"ma{next(_serial)}x{secrets.token_hex(2)}"  # new per account: credentials are cached by username
     register_with = getattr(source, "register_with", None)
     try:
         user = register_with(key, extra) if register_with is not None and extra else source.create_account(key)

@@ -8,6 +8,7 @@
 | cookie_journal | http.server, cookie session | JSON `POST /session` | `sid` cookie + `X-CSRF-Token` |
 | keyed_shelf | Werkzeug WSGI, client-chosen keys | JSON `POST /api/auth/login` | opaque token as bearer |
 | team_roster | Werkzeug WSGI, users named in bodies, queries | JSON `POST /api/auth/login` | opaque token as bearer |
+| role_desk | Werkzeug WSGI, patient and staff roles | JSON `POST /api/auth/login` | opaque token as bearer |
 
 Each target directory holds `app.py` (`python -m tests.targets.<name>.app --port N --variant planted|clean`),
 `ground_truth.yaml` (the planted flaws) and `profile.yaml` / `profile-clean.yaml` (digasec profiles); keyed_shelf
@@ -17,6 +18,8 @@ keeps its OpenAPI document as the file `openapi.yaml` (the profiles read it; the
 from pathlib import Path
 
 TARGETS_DIR = Path(__file__).resolve().parent
-TARGETS = ("fastapi_items", "header_notes", "cookie_journal", "keyed_shelf", "open_directory", "team_roster")
+TARGETS = ("fastapi_items", "header_notes", "cookie_journal", "keyed_shelf", "open_directory", "team_roster",
+           "role_desk")
 READY_PATHS = {"fastapi_items": "/api/utils/health-check/", "header_notes": "/health", "cookie_journal": "/healthz",
-               "keyed_shelf": "/api/health", "open_directory": "/ping", "team_roster": "/api/health"}
+               "keyed_shelf": "/api/health", "open_directory": "/ping", "team_roster": "/api/health",
+               "role_desk": "/api/health"}
