@@ -280,7 +280,7 @@ def _learn(ctx: CheckContext, op: Operation, order: RoleOrder, requirement: Requ
     if not own:
         not_applicable(f"`{op.label}`: {who} was refused an object of {privileged.key} (role {role}); that may be "
                        "about ownership, not the role, and nothing declares a role for it")
-    ctx.note = f"`{op.label}` {learned.describe()}"
+    ctx.note = f"learned from the calls: `{op.label}` {learned.describe()}"
 
 
 def _role_user(ctx: CheckContext, role: str) -> TestUser:
