@@ -108,10 +108,10 @@ def with_marker(body: Any, canary: str, serial: int) -> Any:
     return json.loads(re.sub(rf"{re.escape(canary)}c\d+", f"{canary}{_MARKER}{serial}", text))
 
 
-def access_record(requirement: Requirement, seen: Mapping[str, Seen]) -> dict[str, Any]:
+def access_record(requirement: Requirement, seen: Mapping[str, Seen], order: RoleOrder) -> dict[str, Any]:
     """What the report's access matrix takes from an item (result record `access`)."""
-    return {"requires": requirement.role, "source": requirement.source.name.lower(), "detail": requirement.detail,
-            "seen": {role: value.value for role, value in seen.items()}}
+    return {"roles": list(order.names), "requires": requirement.role, "source": requirement.source.name.lower(),
+            "detail": requirement.detail, "seen": {role: value.value for role, value in seen.items()}}
 
 
 def privileged_value(name: str, schema: Mapping[str, Any], order: RoleOrder, other_owner: str) -> Any:
@@ -221,11 +221,11 @@ def test_function_level_access(operation: Operation, variant: str, ctx: CheckCon
     role = caller_role(order, requirement)
     privileged = _role_user(ctx, role)
     seen: dict[str, Seen] = {}
-    ctx.access = access_record(requirement, seen)
+    ctx.access = access_record(requirement, seen, order)
     request, baseline = ctx.baseline(op, privileged, fresh=bool(op.object_params), refused=True)
     if not ctx.succeeded(baseline):
         seen[role] = Seen.REFUSED
-        ctx.access = access_record(requirement, seen)
+        ctx.access = access_record(requirement, seen, order)
         pytest.skip(f"baseline failed: {privileged.key} (role {role}) was refused `{op.label}` itself (HTTP "
                     f"{baseline.status_code}); a lower role's call counts only where the privileged role's succeeds")
     seen[role] = Seen.ALLOWED
@@ -242,7 +242,7 @@ def test_function_level_access(operation: Operation, variant: str, ctx: CheckCon
         raise CheckError(f"`{op.label}` answered {response.status_code} to {who}: no verdict")
     allowed = ctx.succeeded(response)
     seen[variant] = Seen.ALLOWED if allowed else Seen.REFUSED
-    ctx.access = access_record(requirement, seen)
+    ctx.access = access_record(requirement, seen, order)
     if not allowed:
         return
     severity, proof = _effect(ctx, op, attack, privileged, response, serial)
@@ -273,7 +273,7 @@ def _learn(ctx: CheckContext, op: Operation, order: RoleOrder, requirement: Requ
     allowed = ctx.succeeded(response)
     seen[lower_role] = Seen.ALLOWED if allowed else Seen.REFUSED
     learned = learned_requirement(requirement, seen, order) if own else requirement
-    ctx.access = access_record(learned, seen)
+    ctx.access = access_record(learned, seen, order)
     if allowed:
         not_applicable(f"`{op.label}` needs no particular role: {who} was let in like {privileged.key} (role "
                        f"{role}); nothing declares a role for it (identity.role_operations, x-roles, scopes)")
