@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reports._access import access_matrix
 from reports._evidence import clip, reproduction, xml_safe
 from reports._findings import FINDINGS_FILE, file_sha256, write_text
 from reports._messages import to_german
@@ -100,6 +101,7 @@ def report_context(
         "catalogues": list(catalogue.catalogues.values()),
         "caveats": catalogue.caveats,
         "matrix": _matrix(results),
+        "access": access_matrix(results),
         "findings": _findings(results, run, catalogue, titles, text, lang),
         "accepted": _listing(results, Outcome.ACCEPTED, titles, text),
         "skipped": _skipped(results, text),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 
@@ -131,6 +131,8 @@ class ResultRecord:
     acceptance: Acceptance | None = None
     # False for a skip whose question does not apply to the target (not counted against gate.min_coverage)
     applies: bool = True
+    # role checks: the required role, where that came from, and what each role got (the report's access matrix)
+    access: Mapping[str, Any] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         # Guards against a caller that bypassed the types (a string where the enum belongs, a list for a tuple).
@@ -169,6 +171,8 @@ class ResultRecord:
             record["acceptance"] = self.acceptance.to_dict()
         if not self.applies:
             record["applies"] = False
+        if self.access is not None:
+            record["access"] = dict(self.access)
         return record
 
     @classmethod
@@ -208,6 +212,7 @@ class ResultRecord:
             nodeid=_text(raw, "nodeid", where),
             duration_s=float(duration),
             note=None if note is None else _text(raw, "note", where),
+            access=dict(raw["access"]) if isinstance(raw.get("access"), Mapping) else None,
             acceptance=_acceptance(raw.get("acceptance"), where),
             applies=applies,
         )

@@ -10,6 +10,7 @@
 | numbered_users | Starlette, user ids that are not the sub | JSON `POST /api/login` | JWT (sub: a UUID) as bearer |
 | public_articles | Starlette, public articles, comments, likes | JSON `POST /api/login` | opaque token as bearer |
 | team_roster | Werkzeug WSGI, users named in bodies, queries | JSON `POST /api/auth/login` | opaque token as bearer |
+| role_desk | Werkzeug WSGI, patient and staff roles | JSON `POST /api/auth/login` | opaque token as bearer |
 
 Each target directory holds `app.py` (`python -m tests.targets.<name>.app --port N --variant planted|clean`),
 `ground_truth.yaml` (the planted flaws) and `profile.yaml` / `profile-clean.yaml` (digasec profiles); keyed_shelf
@@ -20,7 +21,9 @@ from pathlib import Path
 
 TARGETS_DIR = Path(__file__).resolve().parent
 TARGETS = ("fastapi_items", "header_notes", "cookie_journal", "keyed_shelf", "open_directory", "numbered_users",
-           "public_articles", "team_roster")
+           "public_articles", "team_roster",
+           "role_desk")
 READY_PATHS = {"fastapi_items": "/api/utils/health-check/", "header_notes": "/health", "cookie_journal": "/healthz",
                "keyed_shelf": "/api/health", "open_directory": "/ping", "numbered_users": "/health",
-               "public_articles": "/health", "team_roster": "/api/health"}
+               "public_articles": "/health", "team_roster": "/api/health",
+               "role_desk": "/api/health"}

@@ -23,7 +23,7 @@ from fixtures.engine.http import Request
 from fixtures.engine.redaction import Redactor
 from fixtures.engine.seeder import Ledger
 from fixtures.errors import IdentityError
-from fixtures.identity import REGISTER, Identity, RunIdentity, make_source
+from fixtures.identity import NO_CLIENTS, REGISTER, Identity, RunIdentity, make_source
 from fixtures.identity.backend_api import BackendApiIdentity
 from fixtures.target.launchers.base import Environment
 from fixtures.target.profile import load_profile
@@ -546,3 +546,65 @@ def test_a_keycloak_login_form_that_posts_elsewhere_gets_no_password() -> None:
     for action in ("http://127.0.0.1:9999/realms/r/login", "https://127.0.0.1:8080/login", "http://evil.test/x"):
         with pytest.raises(IdentityError, match="no password is sent there"):
             form_target(page, action, base)
+
+
+# -- users of further roles (identity.roles) ---------------------------------------------------------------------
+def test_keycloak_admin_gives_each_further_role_a_user_with_its_realm_roles_and_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fixtures.target.launchers.base import AdminCredentials
+
+    class FakeAdmin:
+        def __init__(self) -> None:
+            self.users: dict[str, dict[str, Any]] = {}
+            self.assigned: dict[str, list[str]] = {}
+            self.groups: dict[str, list[str]] = {}
+
+        def create_user(self, payload: dict[str, Any]) -> str:
+            user_id = f"id-{len(self.users) + 1}"
+            self.users[user_id] = payload
+            return user_id
+
+        def get_realm_role(self, name: str) -> dict[str, str]:
+            return {"name": name}
+
+        def assign_realm_roles(self, user_id: str, roles: list[dict[str, str]]) -> None:
+            self.assigned[user_id] = [role["name"] for role in roles]
+
+        def get_group_by_path(self, path: str) -> dict[str, str]:
+            return {"id": f"group{path}"}
+
+        def group_user_add(self, user_id: str, group_id: str) -> None:
+            self.groups.setdefault(user_id, []).append(group_id)
+
+    monkeypatch.setenv("TEST_KC_PW", "x")
+    profile = keycloak_profile(tmp_path, "identity:\n  realm_roles: [app-user]\n  roles:\n    - patient\n"
+                                         "    - {name: staff, realm_roles: [staff], groups: [desk]}\n")
+    env = Environment("http://127.0.0.1:9", "", "http://127.0.0.1:9", "diga", AdminCredentials("a", "x"),
+                      str(tmp_path))
+    source = make_source(env, profile, RUN, Redactor())
+    fake = FakeAdmin()
+    source._admin = fake  # type: ignore[attr-defined]
+    monkeypatch.setattr(source, "_create_clients", lambda: NO_CLIENTS)
+    monkeypatch.setattr(source, "_write_state", lambda: None)
+    identity = source.provision()
+    staff = identity.role_users["staff"]
+    assert [user.key for user in staff] == ["staff-1"]
+    assert fake.assigned[staff[0].sub] == ["app-user", "staff"]
+    assert fake.groups[staff[0].sub] == ["group/desk"]
+    assert all(fake.assigned[user.sub] == ["app-user"] for user in identity.users)
+
+
+def test_preissued_tokens_per_role(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("T1", "a.b.c")
+    monkeypatch.setenv("T2", "d.e.f")
+    monkeypatch.setenv("T3", "g.h.i")
+    path = tmp_path / "t.yaml"
+    path.write_text('name: t\nenvironment: local\nlauncher: external\nbackend: {base_url: "http://127.0.0.1:9"}\n'
+                    "identity:\n  provider: tokens\n  tokens: ['${T1}', '${T2}']\n"
+                    "  roles: [patient, {name: admin, tokens: ['${T3}']}]\n")
+    env = Environment("http://127.0.0.1:9", "", "", "", None, str(tmp_path))
+    identity = make_source(env, load_profile(path), RUN, Redactor()).provision()
+    assert [user.key for user in identity.users] == ["user1", "user2"]
+    assert [(user.key, user.preissued_token) for user in identity.role_users["admin"]] == [("admin-1", "g.h.i")]
+    assert ("g.h.i", "token:admin-1") in identity.secrets()

@@ -28,7 +28,7 @@ from tests.targets.runner import RunningTarget, ground_truth, profile_path, runn
 
 KNOWN_CHECKS = {"account_existence_leak", "account_existence_timing", "cross_user_read", "cross_user_write",
                 "cross_user_delete", "cross_user_listing", "enumerable_id", "existence_oracle",
-                "unauthenticated_access", "data_exposure"}
+                "unauthenticated_access", "data_exposure", "function_level_access", "mass_assignment"}
 PASSWORD = "correct horse battery"
 _names = itertools.count(1)
 
@@ -408,6 +408,61 @@ def directory_admin_stats_anonymous(target: RunningTarget) -> bool:
     return f"{username}@example.org" in api.http.get("/admin/stats").text
 
 
+# -- role_desk ---------------------------------------------------------------------------------------------------
+class Desk:
+    """Patients register themselves; the staff account `desk-admin` exists from the start."""
+
+    def __init__(self, target: RunningTarget) -> None:
+        self.http = target.client()
+
+    def register(self, username: str, **extra: Any) -> httpx.Response:
+        return self.http.post("/api/auth/register", json={"username": username, "email": f"{username}@example.org",
+                                                          "password": PASSWORD, **extra})
+
+    def login(self, username: str, password: str = PASSWORD) -> dict[str, str]:
+        response = self.http.post("/api/auth/login", json={"username": username, "password": password})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['token']}"}
+
+    def patient(self, **extra: Any) -> dict[str, str]:
+        username = fresh("digasec-zoo-")
+        assert self.register(username, **extra).status_code == 201
+        return self.login(username)
+
+    def staff(self) -> dict[str, str]:
+        from tests.targets.role_desk.app import DEFAULT_STAFF_PASSWORD, STAFF_USERNAME
+
+        return self.login(STAFF_USERNAME, DEFAULT_STAFF_PASSWORD)
+
+    def item(self, staff: dict[str, str]) -> str:
+        response = self.http.post("/api/catalogue", json={"name": "Walk", "description": "10 min"}, headers=staff)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+
+def desk_catalogue_delete_without_role(target: RunningTarget) -> bool:
+    api = Desk(target)
+    staff, patient = api.staff(), api.patient()
+    item = api.item(staff)
+    api.http.delete(f"/api/catalogue/{item}", headers=patient)
+    gone = api.http.get(f"/api/catalogue/{item}", headers=staff).status_code == 404
+    api.http.delete(f"/api/catalogue/{item}", headers=staff)
+    return gone
+
+
+def desk_role_on_profile_update(target: RunningTarget) -> bool:
+    api = Desk(target)
+    patient = api.patient()
+    api.http.patch("/api/me", json={"display_name": "P", "role": "staff"}, headers=patient)
+    return bool(api.http.get("/api/me", headers=patient).json()["role"] == "staff")
+
+
+def desk_admin_flag_at_registration(target: RunningTarget) -> bool:
+    api = Desk(target)
+    patient = api.patient(is_admin=True)
+    return api.http.get("/api/admin/accounts", headers=patient).status_code == 200
+
+
 PROBES: dict[str, dict[str, Callable[[RunningTarget], bool]]] = {
     "fastapi_items": {
         "login_message_leak": items_login_message_leak,
@@ -440,6 +495,11 @@ PROBES: dict[str, dict[str, Callable[[RunningTarget], bool]]] = {
         "status_by_username": roster_status_by_username,
         "notes_by_owner_query": roster_notes_by_owner_query,
         "password_on_user_path": roster_password_on_user_path,
+    },
+    "role_desk": {
+        "catalogue_delete_without_role": desk_catalogue_delete_without_role,
+        "role_on_profile_update": desk_role_on_profile_update,
+        "admin_flag_at_registration": desk_admin_flag_at_registration,
     },
     "open_directory": {
         "debug_users_passwords": directory_debug_users_passwords,
@@ -806,3 +866,21 @@ def test_directory_clean_shows_no_value_of_any_user_to_others(
         api.http.get(f"/users/{fresh()}", headers=other))
     assert answer(api.http.get(f"/users/{owner}")) == answer(api.http.get(f"/users/{fresh()}"))
     assert api.http.get(f"/users/{owner}", headers=headers).json()["data"]["username"] == owner
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_desk_roles_hold_where_nothing_is_planted(variant: str, targets: Callable[[str, str], RunningTarget]) -> None:
+    """Both variants: patients may not create or change catalogue entries nor list accounts, staff may; a patient's
+    journal is its own; the preset entries and the staff account are there from the start."""
+    api = Desk(targets("role_desk", variant))
+    staff, patient, other = api.staff(), api.patient(), api.patient()
+    assert len(api.http.get("/api/catalogue", headers=patient).json()["items"]) >= 2
+    assert api.http.post("/api/catalogue", json={"name": "x"}, headers=patient).status_code == 403
+    item = api.item(staff)
+    assert api.http.put(f"/api/catalogue/{item}", json={"name": "y"}, headers=patient).status_code == 403
+    assert api.http.get("/api/admin/accounts", headers=patient).status_code == 403
+    assert api.http.get("/api/admin/accounts", headers=staff).status_code == 200
+    entry = api.http.post("/api/journal", json={"text": "mine"}, headers=patient).json()["id"]
+    assert api.http.get(f"/api/journal/{entry}", headers=other).status_code == 404
+    assert api.http.delete(f"/api/catalogue/{item}", headers=staff).status_code == 204
+    assert api.http.get("/api/me", headers=patient).json()["role"] == "patient"
