@@ -94,3 +94,23 @@ def test_up_keeps_the_target_for_attached_runs_and_ctrl_c_stops_it(tmp_path: Pat
     assert not state_file.exists()
     assert not Path(state["env"]["run_dir"]).exists()
     assert "interrupted; stopping the target" in console.read_text()
+
+
+def test_up_exits_3_when_the_backend_dies(tmp_path: Path) -> None:
+    profile, cache, console = _profile(tmp_path), tmp_path / "cache", tmp_path / "up.log"
+    with console.open("w") as log:
+        up = subprocess.Popen([sys.executable, "-m", "fixtures.cli", "up", "--profile", str(profile)], cwd=PROJECT,
+                              text=True, stdout=log, stderr=subprocess.STDOUT,
+                              env={**os.environ, "DIGASEC_CACHE": str(cache)})
+    try:
+        state_file = _wait_for_state(up, cache, console)
+        run_dir = Path(json.loads(state_file.read_text())["env"]["run_dir"])
+        os.killpg(int((run_dir / "backend.pid").read_text().split()[0]), signal.SIGKILL)
+        assert up.wait(30) == 3, console.read_text()
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.wait(10)
+    assert "backend exited" in console.read_text()
+    assert not state_file.exists()
+    assert not run_dir.exists()
