@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ import yaml
 
 from tests.integration.conftest import Scan, run_cli
 from tests.targets import TARGETS
-from tests.targets.common import CLEAN, PLANTED, VARIANTS
+from tests.targets.common import CLEAN, PLANTED, PRE_EXISTING_ENV, VARIANTS
 from tests.targets.runner import ground_truth, profile_path
 
 pytestmark = pytest.mark.integration
@@ -42,10 +43,32 @@ def zoo_scan(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], S
     def scan(name: str, variant: str) -> Scan:
         if (name, variant) not in scans:
             out = tmp_path_factory.mktemp(f"zoo-{name}-{variant}")
-            scans[name, variant] = run_cli("run", "--profile", str(profile_path(name, variant)), out=out)
+            scans[name, variant] = run_cli("run", "--profile", str(profile_path(name, variant)), out=out,
+                                           env={PRE_EXISTING_ENV: str(pre_existing_file(out))})
         return scans[name, variant]
 
     return scan
+
+
+def pre_existing_file(out: Path) -> Path:
+    """Where a target with data of its own records it before and after the scan (beside the output directory)."""
+    return out.with_name(f"{out.name}-pre-existing.json")
+
+
+# Targets with accounts and content of their own that exist before a scan (tests/targets/common.record_pre_existing).
+WITH_PRE_EXISTING_DATA = ("role_desk",)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", WITH_PRE_EXISTING_DATA)
+def test_data_the_harness_did_not_create_is_unchanged(zoo_scan: Callable[[str, str], Scan], name: str,
+                                                      variant: str) -> None:
+    scan = zoo_scan(name, variant)
+    scanned(scan)
+    recorded = json.loads(pre_existing_file(scan.out).read_text())
+    assert recorded["before"]["items"], recorded
+    assert recorded["before"]["accounts"], recorded
+    assert recorded["after"] == recorded["before"], recorded
 
 
 def scanned(scan: Scan) -> dict[str, Any]:

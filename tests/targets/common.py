@@ -18,6 +18,36 @@ import uvicorn
 PLANTED, CLEAN = "planted", "clean"
 VARIANTS = (PLANTED, CLEAN)
 VARIANT_ENV = "ZOO_VARIANT"
+# A target with data of its own (accounts, content that exist before any scan) writes it to this file when it
+# starts ("before") and when it stops ("after"), so that a test can show that a scan changed none of it.
+PRE_EXISTING_ENV = "ZOO_PRE_EXISTING_FILE"
+
+
+def record_pre_existing(moment: str, data: Any) -> None:
+    """Add `data` under `moment` to the file $ZOO_PRE_EXISTING_FILE names (nothing when it is not set)."""
+    import json
+
+    path = os.environ.get(PRE_EXISTING_ENV)
+    if not path:
+        return
+    try:
+        with open(path, encoding="utf-8") as stream:
+            recorded = json.load(stream)
+    except FileNotFoundError:
+        recorded = {}
+    recorded[moment] = data
+    with open(path, "w", encoding="utf-8") as stream:
+        json.dump(recorded, stream, indent=1, sort_keys=True)
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (how the harness's launcher stops a backend) ends the server like Ctrl-C, so `finally` blocks run."""
+    import signal
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def parse_args(prog: str, description: str, argv: list[str] | None = None) -> argparse.Namespace:

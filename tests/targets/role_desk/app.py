@@ -30,7 +30,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from tests.targets.common import PLANTED, PasswordHasher, parse_args
+from tests.targets.common import PLANTED, PasswordHasher, parse_args, record_pre_existing, stop_on_sigterm
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -107,6 +107,16 @@ def create_app(variant: str) -> Callable[..., Any]:
                                         "Desk")}
     items = {item_id: Item(item_id, name, description, STAFF_USERNAME)
              for item_id, (name, description) in ((secrets.token_hex(8), entry) for entry in PRESET_ITEMS)}
+    preset = {"accounts": [STAFF_USERNAME], "items": list(items)}  # what exists before any scan
+
+    def pre_existing() -> dict[str, Any]:
+        """The preset account and catalogue entries as they are now (None where one is gone)."""
+        with lock:
+            return {"accounts": {name: vars(accounts[name]) if name in accounts else None
+                                 for name in preset["accounts"]},
+                    "items": {item_id: vars(items[item_id]) if item_id in items else None
+                              for item_id in preset["items"]}}
+
     entries: dict[str, Entry] = {}  # each patient's own journal
     tokens: dict[str, str] = {}
     lock = threading.RLock()
@@ -272,19 +282,24 @@ def create_app(variant: str) -> Callable[..., Any]:
             response = reply({"error": str(exc)}, exc.status)
         return response(environ, start_response)
 
+    app.pre_existing = pre_existing  # type: ignore[attr-defined]  # read by main() at start and stop
     return app
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args("python -m tests.targets.role_desk.app", "Therapy-content desk with roles (zoo target h)", argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", args.port, create_app(args.variant), threaded=True)
+    app = create_app(args.variant)
+    server = make_server("127.0.0.1", args.port, app, threaded=True)
+    stop_on_sigterm()
+    record_pre_existing("before", app.pre_existing())
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        record_pre_existing("after", app.pre_existing())
 
 
 if __name__ == "__main__":
