@@ -133,6 +133,8 @@ class ResultRecord:
     applies: bool = True
     # role checks: the required role, where that came from, and what each role got (the report's access matrix)
     access: Mapping[str, Any] | None = field(default=None, hash=False)
+    # the reads and logins a verdict rested on ("GET /notes/{note_id}", "login as user1"), for passes too
+    proof: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Guards against a caller that bypassed the types (a string where the enum belongs, a list for a tuple).
@@ -173,6 +175,8 @@ class ResultRecord:
             record["applies"] = False
         if self.access is not None:
             record["access"] = dict(self.access)
+        if self.proof:
+            record["proof"] = list(self.proof)
         return record
 
     @classmethod
@@ -213,6 +217,7 @@ class ResultRecord:
             duration_s=float(duration),
             note=None if note is None else _text(raw, "note", where),
             access=dict(raw["access"]) if isinstance(raw.get("access"), Mapping) else None,
+            proof=tuple(str(step) for step in raw.get("proof") or ()),
             acceptance=_acceptance(raw.get("acceptance"), where),
             applies=applies,
         )

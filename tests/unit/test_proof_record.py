@@ -1,0 +1,42 @@
+"""The result record's `proof`: which reads and logins a verdict rested on, kept for passes too."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from fixtures.api.catalogue import build_catalogue
+from fixtures.engine.context import CheckContext
+from fixtures.engine.http import Request
+from reports import ResultRecord
+from tests.unit.spec_samples import notes_api
+
+
+def context() -> CheckContext:
+    catalogue = build_catalogue(notes_api(), "0" * 64, public_operations=[], user_path_params=["accountId"])
+    harness: Any = SimpleNamespace(catalogue=catalogue)
+    return CheckContext(harness, "cross_user_write")
+
+
+def test_a_proof_names_the_template_the_read_went_to() -> None:
+    ctx = context()
+    assert ctx._template_of(Request("GET", "/notes/5f3a")) == "/notes/{note_id}"
+    assert ctx._template_of(Request("GET", "/folders/7/files/x")) == "/folders/{folderId}/files/{fileId}"
+    assert ctx._template_of(Request("GET", "/notes")) == "/notes"
+    assert ctx._template_of(Request("GET", "/elsewhere/1")) == "/elsewhere/1"  # not in the spec: as sent
+
+
+def test_each_proof_step_is_listed_once_in_order() -> None:
+    ctx = context()
+    for step in ("GET /notes/{note_id}", "login as user1", "GET /notes/{note_id}"):
+        ctx._proved_by(step)
+    assert ctx.proof_steps == ["GET /notes/{note_id}", "login as user1"]
+
+
+def test_findings_json_keeps_the_proof_and_leaves_it_out_when_there_is_none() -> None:
+    raw = {"check": "cross_user_write", "method": "PUT", "path": "/notes/{note_id}", "outcome": "pass",
+           "proof": ["GET /notes/{note_id}"]}
+    record = ResultRecord.from_dict(raw)
+    assert record.proof == ("GET /notes/{note_id}",)
+    assert record.to_dict()["proof"] == ["GET /notes/{note_id}"]
+    assert "proof" not in ResultRecord.from_dict({**raw, "proof": []}).to_dict()
