@@ -40,3 +40,24 @@ def test_findings_json_keeps_the_proof_and_leaves_it_out_when_there_is_none() ->
     assert record.proof == ("GET /notes/{note_id}",)
     assert record.to_dict()["proof"] == ["GET /notes/{note_id}"]
     assert "proof" not in ResultRecord.from_dict({**raw, "proof": []}).to_dict()
+
+
+def test_strategies_are_counted_per_item_with_a_verdict() -> None:
+    from bench.strategies import count
+
+    resources = {"/notes/{note_id}": {"producer": "collection POST", "parent": None},
+                 "/shelves/{slug}/books/{title}": {"producer": "PUT with a client key", "parent": "/shelves/{slug}"}}
+    results = [
+        {"check": "cross_user_read", "path": "/notes/{note_id}", "outcome": "fail"},
+        {"check": "cross_user_write", "path": "/notes/{note_id}", "outcome": "pass", "proof": ["GET /notes/{note_id}"]},
+        {"check": "cross_user_delete", "path": "/shelves/{slug}/books/{title}", "outcome": "pass",
+         "proof": ["GET /shelves/{slug}/books"]},
+        {"check": "cross_user_write", "path": "/shelves/{slug}/books/{title}", "outcome": "fail",
+         "proof": ["GET /shelves/{slug}"]},
+        {"check": "cross_user_write", "path": "/users/{username}/password", "outcome": "fail",
+         "proof": ["login as user1"]},
+        {"check": "cross_user_read", "path": "/notes/{note_id}", "outcome": "skip"},
+    ]
+    counted = count({"run": {"resources": resources}, "results": results})
+    assert counted["producers"] == {"collection POST": 2, "PUT with a client key": 2, "not an object path": 1}
+    assert counted["proofs"] == {"the answer itself": 1, "item GET": 1, "list": 1, "parent": 1, "login": 1}
