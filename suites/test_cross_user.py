@@ -1321,7 +1321,7 @@ def _object_baseline(ctx: CheckContext, op: Operation, user: TestUser, field: Ob
     except pytest.skip.Exception as exc:
         if ctx.lost is not None or ctx.harness.health.lost_reason():
             raise
-        why = exc.msg or "skipped"
+        why = str(exc.msg)
     pytest.skip(f"baseline failed: {user.key}'s own `{op.label}` with the id of its own object `{entry.path}` in "
                 f"`{field.label}` did not succeed ({why}); an attack counts only where the baseline succeeds")
 

@@ -69,3 +69,12 @@ def test_object_variants_are_readable_and_split_back() -> None:
     assert variants[0] == "query.note_id:user2->user1"
     assert len(variants) == len(PAIRS)
     assert split_variant(variants[0]) == ("query.note_id", "user2->user1")
+
+
+def test_the_key_a_producer_sends_for_the_object_it_creates_names_no_existing_object() -> None:
+    post = operation("POST", "/api/shelves/", body={"slug": STRING, "title": STRING})
+    shelves = ResourceModel({"/api/shelves/{slug}": Resource(
+        "/api/shelves/{slug}", "slug", None, Producer(post, "POST on the collection", None))})  # type: ignore[arg-type]
+    assert object_fields(post, shelves) == []
+    assert [f.label for f in object_fields(operation("DELETE", "/api/shelves/", query={"id": STRING}), shelves)] == [
+        "query.id"]
