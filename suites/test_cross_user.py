@@ -28,7 +28,7 @@ from fixtures.analysis import compare
 from fixtures.analysis.idanalysis import ChosenValue, ObservedId, analyse_ids, is_integer_typed, without_chosen
 from fixtures.api.catalogue import OWN_ACCOUNT_SEGMENTS, VictimField, victim_fields
 from fixtures.api.datagen import SHORT_CANARY_LENGTH, OwnAccount, own_account, short_canary, with_current_password
-from fixtures.api.resources import norm
+from fixtures.api.resources import ObjectField, ResourceModel, build_model, norm, object_fields
 from fixtures.engine.checks import CheckError, CheckItem, Failure, Severity, check, needs_authentication
 from fixtures.engine.context import BaselineServerError, aimed_at, path_values
 from fixtures.engine.context import response_shape as _shape
@@ -204,6 +204,16 @@ def field_variants(op: Operation, pairs: Sequence[str] = PAIRS) -> tuple[str, ..
     return tuple(f"{field.label}{FIELD_MARK}{pair}" for field in victim_fields(op) for pair in pairs)
 
 
+def named_objects(op: Operation, model: ResourceModel) -> list[ObjectField]:
+    """The fields of `op` that name an object of `model` (those that name a user are the user's, not the object's)."""
+    return object_fields(op, model, skip=[field.name for field in victim_fields(op)])
+
+
+def object_variants(op: Operation, model: ResourceModel, pairs: Sequence[str] = PAIRS) -> tuple[str, ...]:
+    """`<location>.<field>:<attacker>-><victim>` for every field of `op` that names an object the model knows."""
+    return tuple(f"{field.label}{FIELD_MARK}{pair}" for field in named_objects(op, model) for pair in pairs)
+
+
 def split_variant(variant: str) -> tuple[str | None, str]:
     """`body.username:user2->user1` -> (`body.username`, `user2->user1`); `user2->user1` -> (None, `user2->user1`)."""
     named, mark, pair = variant.rpartition(FIELD_MARK)
@@ -216,8 +226,10 @@ def cross_user_items(
     """The items of a cross-user check: every ordered pair for each operation whose path names an object or a user
     (`in_scope`), and for each body field or query parameter that names a user (a `body.username:...` variant) of
     the operations of the same `kind` (read, write, delete) whose path names neither and that need a credential
-    (the attacker's credential is what the item is about: a public login's `username` names no victim)."""
+    (the attacker's credential is what the item is about: a public login's `username` names no victim), and for each
+    one that names an object the resource model knows (a `query.note_id:...` variant)."""
     def items(harness: Harness) -> list[CheckItem]:
+        model = build_model(harness.catalogue, harness.profile.recipes)
         found = []
         for op in harness.catalogue.operations:
             if in_scope(op):
@@ -225,6 +237,7 @@ def cross_user_items(
                 found += [CheckItem(op, pair, reason) for pair in PAIRS]
             elif _kind_of(op) == kind and op.needs_auth:  # a public sign-up's `username` is no victim
                 found += [CheckItem(op, variant) for variant in field_variants(op)]
+                found += [CheckItem(op, variant) for variant in object_variants(op, model)]
         return found
 
     return items
@@ -370,7 +383,11 @@ def _foreign_in(ctx: CheckContext, text: str, user: TestUser,
 def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) -> None:
     named, variant = split_variant(variant)
     if named:  # the victim is named in the body or the query, not in the path
-        _named_read(ctx, operation, _victim_field(operation, named), variant)
+        field = _named_field(ctx, operation, named)
+        if isinstance(field, ObjectField):
+            _object_read(ctx, operation, field, variant)
+        else:
+            _named_read(ctx, operation, field, variant)
         return
     attacker, victim = _pair(ctx, variant)
     request, baseline = ctx.baseline(operation, victim)
@@ -418,7 +435,11 @@ def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) 
 def test_cross_user_write(operation: Operation, variant: str, ctx: CheckContext) -> None:
     named, variant = split_variant(variant)
     if named:  # the victim is named in the body or the query, not in the path
-        _named_write(ctx, operation, _victim_field(operation, named), variant)
+        field = _named_field(ctx, operation, named)
+        if isinstance(field, ObjectField):
+            _object_change(ctx, operation, field, variant, delete=False)
+        else:
+            _named_write(ctx, operation, field, variant)
         return
     attacker, victim = _pair(ctx, variant)
     if operation.removes_account:  # e.g. POST /users/{user_id}/deactivate: accounts of the check's own
@@ -454,6 +475,9 @@ def test_cross_user_write(operation: Operation, variant: str, ctx: CheckContext)
 )
 def test_cross_user_delete(operation: Operation, variant: str, ctx: CheckContext) -> None:
     named, variant = split_variant(variant)
+    if named and isinstance(field := _named_field(ctx, operation, named), ObjectField):
+        _object_change(ctx, operation, field, variant, delete=True)
+        return
     if named:
         pytest.skip(f"`{operation.label}` names a user in `{named}`: deleting what it names could remove another "
                     "test user's seeded data, which later checks need, and no proof restores it; not attempted")
@@ -926,10 +950,12 @@ def _deleted_id(ctx: CheckContext, resource: str, owner: TestUser) -> tuple[str 
 log = logging.getLogger("digasec")
 
 
-def _victim_field(op: Operation, label: str) -> VictimField:
-    field = next((field for field in victim_fields(op) if field.label == label), None)
+def _named_field(ctx: CheckContext, op: Operation, label: str) -> VictimField | ObjectField:
+    """The field of a `body.<field>:...` variant: one that names a user, or one that names an object."""
+    fields: list[VictimField | ObjectField] = [*victim_fields(op), *named_objects(op, ctx.harness.seeder.model)]
+    field = next((field for field in fields if field.label == label), None)
     if field is None:
-        raise CheckError(f"`{op.label}` has no field `{label}` that names a user")
+        raise CheckError(f"`{op.label}` has no field `{label}` that names a user or an object")
     return field
 
 
@@ -944,7 +970,7 @@ def _naming(field: VictimField, user: TestUser, kind: str) -> str:
     return user.username
 
 
-def _with_name(request: Request, field: VictimField, value: str) -> Request:
+def _with_name(request: Request, field: VictimField | ObjectField, value: str) -> Request:
     sent: Any = int(value) if field.schema.get("type") == "integer" and value.isdigit() else value
     if field.location == "query":
         return dataclasses.replace(request, params={**request.params, field.name: sent})
@@ -977,7 +1003,7 @@ def _named_baseline(ctx: CheckContext, op: Operation, user: TestUser, field: Vic
                 f"({'; '.join(tried)}); an attack counts only where the baseline succeeds")
 
 
-def _namer(field: VictimField, value: str) -> Callable[[Request], Request]:
+def _namer(field: VictimField | ObjectField, value: str) -> Callable[[Request], Request]:
     return lambda request: _with_name(request, field, value)
 
 
@@ -1259,5 +1285,148 @@ def _delete_proved_elsewhere(ctx: CheckContext, op: Operation, attacker: TestUse
             raise Failure("API claims success for deleting another user's object",
                           f"`{op.label}`: {who}, a success, but {victim.key}'s reads still show the object",
                           severity=Severity.MEDIUM)
+    finally:
+        ctx.discard_since(mark)
+
+
+# -- objects named by id in the body or the query ---------------------------------------------------------------
+def _seeded_object(ctx: CheckContext, field: ObjectField, user: TestUser, *, fresh: bool) -> LedgerEntry:
+    """An object of the resource `field` names, owned by `user`: a seeded one, or a new one for calls that change
+    state (deleted again by the check)."""
+    seeder = ctx.harness.seeder
+    if fresh:
+        try:
+            return seeder.create(field.resource, user, ctx.harness.created_here)
+        except SeedError as exc:
+            if exc.target_fault:
+                raise CheckError(f"the object this check needs could not be created: {exc}") from None
+            pytest.skip(str(exc))
+    owned = ctx.harness.ledger.owned(field.resource, user.key)
+    if not owned:
+        failure = ctx.harness.ledger.failures.get(field.resource)
+        if failure and field.resource in ctx.harness.ledger.faults:
+            raise CheckError(f"seeding failed, so this check had no object to work on: {failure}")
+        pytest.skip(failure or seeder.skip_reason(field.resource)
+                    or f"no object of `{field.resource}` owned by {user.key} was seeded")
+    return owned[0]
+
+
+def _object_baseline(ctx: CheckContext, op: Operation, user: TestUser, field: ObjectField,
+                     entry: LedgerEntry) -> tuple[Request, httpx.Response]:
+    """`user`'s own request with the id of its own object in `field`, succeeded; otherwise (a 5xx too) a skip."""
+    try:
+        return ctx.baseline(op, user, shape=_namer(field, entry.object_id))
+    except BaselineServerError as exc:
+        why = str(exc)
+    except pytest.skip.Exception as exc:
+        if ctx.lost is not None or ctx.harness.health.lost_reason():
+            raise
+        why = str(exc.msg)
+    pytest.skip(f"baseline failed: {user.key}'s own `{op.label}` with the id of its own object `{entry.path}` in "
+                f"`{field.label}` did not succeed ({why}); an attack counts only where the baseline succeeds")
+
+
+def _object_read(ctx: CheckContext, op: Operation, field: ObjectField, pair: str) -> None:
+    """B's own request that read B's object by its id in the field, sent with A's object id there. Proof: A's canary,
+    an identifier of A's, or A's own answer in B's 2xx."""
+    attacker, victim = _pair(ctx, pair)
+    theirs = _seeded_object(ctx, field, victim, fresh=False)
+    request, baseline = _object_baseline(ctx, op, victim, field, theirs)
+    again = ctx.send(request, bearer=ctx.token(victim), role="reference", actor=victim.key)
+    _no_server_error(again, op, request.path, f"as {victim.key}, naming its own object in `{field.label}`")
+    reads = [baseline, again] if ctx.succeeded(again) and again.status_code == baseline.status_code else [baseline]
+    own_request, own = _object_baseline(ctx, op, attacker, field, _seeded_object(ctx, field, attacker, fresh=False))
+    attack = _with_name(own_request, field, theirs.object_id)
+    response = ctx.send(attack, bearer=ctx.token(attacker), role="attack", actor=attacker.key)
+    who = f"{attacker.key} sent `{op.label}` with the id of {victim.key}'s object `{theirs.path}` in `{field.label}`"
+    _no_server_error(response, op, attack.path, f"as {attacker.key}, naming {victim.key}'s object in `{field.label}`")
+    if not response.is_success:
+        ctx.note = f"{who} and got {response.status_code}"
+        return
+    refusal = ctx.refused_in_body(response)
+    proof = _read_proof(ctx, op, attack, reads, response, (own_request, own), attacker, victim)
+    if proof and refusal:
+        proof = f"{proof}, although its body says the request was refused ({refusal})"
+    public = _public_object(ctx, op, field, request, reads, (own_request, own), attacker, victim) if proof else None
+    if proof and public:
+        ctx.note = f"{who} and got {response.status_code}; not a finding: {public}"
+        return
+    if proof:
+        raise Failure("User B can read user A's object",
+                      f"`{op.label}`: {who} with its own token and got `{response.status_code} "
+                      f"{response.reason_phrase}` {proof}", severity=Severity.HIGH)
+    ctx.note = (f"{who} and got {response.status_code}, but the answer shows nothing of {victim.key}'s: no canary, "
+                "no identifier, not its owner's own answer")
+
+
+def _public_object(ctx: CheckContext, op: Operation, field: ObjectField, request: Request,
+                   owner_reads: Sequence[httpx.Response], attackers: tuple[Request, httpx.Response],
+                   attacker: TestUser, victim: TestUser) -> str | None:
+    """Why the object read is public by design, or None: the profile shares it, or the owner's own request, sent
+    without any credential, shows the owner's object as well."""
+    shared = shared_reason(ctx.harness.profile, op.path) or shared_reason(ctx.harness.profile, field.resource)
+    if shared:
+        return shared
+    anonymous = ctx.send(request, bearer=None, role="reference", actor="anonymous")
+    if not ctx.succeeded(anonymous):
+        return None
+    if _read_proof(ctx, op, request, owner_reads, anonymous, attackers, attacker, victim) is None:
+        return None
+    return (f"{victim.key}'s own `{op.label}` naming its object in `{field.label}` answers anonymous callers with the "
+            f"same object ({anonymous.status_code} without credentials): public by design")
+
+
+def _object_views(ctx: CheckContext, field: ObjectField, entry: LedgerEntry) -> list[tuple[Operation, str, str | None]]:
+    """The reads that show `entry` (an object of the resource `field` names): its item GET, its collection's GET
+    and its parent's GET, as (reader, concrete path, the key to find it by in a list or parent answer)."""
+    model = ctx.harness.seeder.model
+    resource = model.get(field.resource)
+    if resource is None:
+        return []
+    candidates = list(resource.readers)
+    parent = model.get(resource.parent) if resource.parent else None
+    candidates += [r for r in (parent.readers if parent else ()) if r.path == resource.parent]
+    return [(reader, fill_path(reader.path, entry.params), None if reader.path == resource.path else entry.object_id)
+            for reader in candidates if reader.method == "GET" and not ctx.harness.seeder.excluded(reader)]
+
+
+def _object_change(ctx: CheckContext, op: Operation, field: ObjectField, pair: str, *, delete: bool) -> None:
+    """B's own request that changed (or deleted) a fresh object of B's, named by its id in the field, sent with the
+    id of a fresh object of A's. Proof: A's own reads of its object (its GET, a list or parent read) show B's
+    canary afterwards, or no longer show the object."""
+    attacker, victim = _pair(ctx, pair)
+    what = "delete" if delete else "change"
+    mark = ctx.created_mark()
+    try:
+        mine = _seeded_object(ctx, field, attacker, fresh=True)
+        own_request, _ = _object_baseline(ctx, op, attacker, field, mine)
+        theirs = _seeded_object(ctx, field, victim, fresh=True)
+        views = [(reader, where, key, *_view_of(ctx, reader, victim, where, key))
+                 for reader, where, key in _object_views(ctx, field, theirs)]
+        shown = [(reader, where, key, text) for reader, where, key, seen, text in views if seen]
+        if not shown:
+            pytest.skip(f"no state proof for `{op.label}` naming an object in `{field.label}`: no read of the spec "
+                        f"shows {victim.key}'s `{theirs.path}` to its owner (its GET, its collection's or its "
+                        f"parent's); without a proof of the {what} no verdict is possible")
+        attack = _with_name(own_request, field, theirs.object_id)
+        response = ctx.send(attack, bearer=ctx.token(attacker), op=op, creator=attacker, role="attack",
+                            actor=attacker.key)
+        who = (f"{attacker.key} sent `{op.label}` with the id of {victim.key}'s object `{theirs.path}` in "
+               f"`{field.label}` and got `{response.status_code}`")
+        for reader, where, key, before in shown:
+            seen, after = _view_of(ctx, reader, victim, where, key)
+            if not seen:
+                raise Failure("User B can delete user A's object" if delete else "User B can change user A's object",
+                              f"`{op.label}`: {who}; {victim.key}'s `GET {where}` no longer shows it (before: it did): "
+                              "the object is gone", severity=Severity.HIGH)
+            _judge_canary(op, who, attacker, victim, f"GET {where}", before, after)
+        _no_server_error(response, op, attack.path, f"as {attacker.key}")
+        proofs = " and ".join(f"`GET {where}`" for _, where, _, _ in shown)
+        if ctx.succeeded(response):
+            raise Failure("API claims success for deleting another user's object" if delete
+                          else "API claims success for a change to another user's object",
+                          f"`{op.label}`: {who}, a success, but {victim.key}'s {proofs} show the object unchanged",
+                          severity=Severity.MEDIUM)
+        ctx.note = f"{who}; proved unchanged by {victim.key}'s {proofs}"
     finally:
         ctx.discard_since(mark)

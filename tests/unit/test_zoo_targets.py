@@ -323,6 +323,12 @@ class Roster(Shelves):
         answer: dict[str, str] = self.http.get("/api/me", headers=headers).json()
         return answer
 
+    def note_id(self, headers: dict[str, str], text: str) -> str:
+        response = self.http.post("/api/notes", json={"title": "Mine", "text": text}, headers=headers)
+        assert response.status_code == 201
+        note_id: str = response.json()["id"]
+        return note_id
+
 
 def roster_profile_update_by_username(target: RunningTarget) -> bool:
     api = Roster(target)
@@ -345,6 +351,22 @@ def roster_notes_by_owner_query(target: RunningTarget) -> bool:
     api.note(owner, "canary-note-42")
     response = api.http.get("/api/notes", params={"owner": owner_name}, headers=other)
     return response.status_code == 200 and "canary-note-42" in response.text
+
+
+def roster_note_lookup_by_query_id(target: RunningTarget) -> bool:
+    api = Roster(target)
+    (_, owner), (_, other) = api.user(), api.user()
+    note_id = api.note_id(owner, "canary-note-43")
+    response = api.http.get("/api/notes/lookup", params={"note_id": note_id}, headers=other)
+    return response.status_code == 200 and "canary-note-43" in response.text
+
+
+def roster_note_edit_by_body_id(target: RunningTarget) -> bool:
+    api = Roster(target)
+    (_, owner), (_, other) = api.user(), api.user()
+    note_id = api.note_id(owner, "mine")
+    api.http.put("/api/notes/edit", json={"note_id": note_id, "text": "pwned"}, headers=other)
+    return api.http.get(f"/api/notes/{note_id}", headers=owner).json()["text"] == "pwned"
 
 
 def roster_password_on_user_path(target: RunningTarget) -> bool:
@@ -495,6 +517,8 @@ PROBES: dict[str, dict[str, Callable[[RunningTarget], bool]]] = {
         "status_by_username": roster_status_by_username,
         "notes_by_owner_query": roster_notes_by_owner_query,
         "password_on_user_path": roster_password_on_user_path,
+        "note_lookup_by_query_id": roster_note_lookup_by_query_id,
+        "note_edit_by_body_id": roster_note_edit_by_body_id,
     },
     "role_desk": {
         "catalogue_delete_without_role": desk_catalogue_delete_without_role,

@@ -4,13 +4,16 @@ request bodies and query parameters instead of paths.
 `PUT /api/profile` and `PUT /api/account/status` select the user they change by the `username` of their body;
 `GET /api/notes?owner=<username>` lists the notes of the user its query names; `PUT /api/users/{username}/password`
 sets the password of the user its path names and logs that user's other sessions out (the spec has no read of a
-password: only a login shows the change). Own sign-up and login; the opaque token travels as `Authorization:
-Bearer`. The OpenAPI document is the hand-written `openapi.yaml` next to this file.
+password: only a login shows the change). Notes are also named by id outside the path: `GET
+/api/notes/lookup?note_id=<id>` reads one, `PUT /api/notes/edit` changes the one its body's `note_id` names. Own
+sign-up and login; the opaque token travels as `Authorization: Bearer`. The OpenAPI document is the hand-written
+`openapi.yaml` next to this file.
 
     python -m tests.targets.team_roster.app --port 8005 --variant planted|clean
 
-Planted (see ground_truth.yaml): none of the four operations checks that the user it names is the caller. Clean:
-naming another user is a 403, whether or not that user exists. Everything else is the same in both variants.
+Planted (see ground_truth.yaml): none of the four operations checks that the user it names is the caller, and the
+note lookup and edit take anyone's note id. Clean: naming another user is a 403, whether or not that user exists;
+another user's note id is a 404, as an unknown one. Everything else is the same in both variants.
 """
 
 from __future__ import annotations
@@ -178,6 +181,31 @@ def create_app(variant: str) -> WsgiApi:
         if not planted and owner != account.username:  # planted: anyone's notes
             raise ApiError(403, "you can only list your own notes")
         return reply({"notes": [note_view(n) for n in notes.values() if n.owner == owner]})
+
+    def notes_of(account: Account, note_id: str) -> Note:
+        """The note `note_id` names; clean: only the caller's own (404 otherwise, whether or not it exists)."""
+        found = notes.get(note_id)
+        if found is None or (not planted and found.owner != account.username):
+            raise ApiError(404, "note not found")
+        return found
+
+    @api.route("/api/notes/lookup", methods=["GET"])
+    def note_lookup(request: Request) -> Response:
+        account = caller(request)
+        note_id = request.args.get("note_id", "")
+        if not note_id:
+            raise ApiError(400, "`note_id` is required")
+        return reply(note_view(notes_of(account, note_id)))  # planted: anyone's note
+
+    @api.route("/api/notes/edit", methods=["PUT"])
+    def note_edit(request: Request) -> Response:
+        account = caller(request)
+        body = json_object(request)
+        found = notes_of(account, text(body, "note_id", max_length=64, required=True))  # planted: anyone's note
+        title, note_text = text(body, "title", max_length=120), text(body, "text", max_length=4000)
+        with lock:
+            found.title, found.text = title or found.title, note_text
+        return reply(note_view(found))
 
     @api.route("/api/notes/<note_id>", methods=["GET", "DELETE"])
     def note(request: Request, note_id: str) -> Response:
