@@ -511,6 +511,8 @@ PROBES: dict[str, dict[str, Callable[[RunningTarget], bool]]] = {
     "role_desk": {
         "catalogue_delete_without_role": desk_catalogue_delete_without_role,
         "patient_list_without_role": desk_patient_list_without_role,
+        "patient_list_cross_user": desk_patient_list_without_role,  # one flaw, seen by three checks
+        "patient_list_exposes_others": desk_patient_list_without_role,
         "role_on_profile_update": desk_role_on_profile_update,
         "admin_flag_at_registration": desk_admin_flag_at_registration,
     },
