@@ -10,7 +10,7 @@
 | numbered_users | Starlette, user ids that are not the sub | JSON `POST /api/login` | JWT (sub: a UUID) as bearer |
 | public_articles | Starlette, public articles, comments, likes | JSON `POST /api/login` | opaque token as bearer |
 | team_roster | Werkzeug WSGI, users named in bodies, queries | JSON `POST /api/auth/login` | opaque token as bearer |
-| role_desk | Werkzeug WSGI, patient and staff roles | JSON `POST /api/auth/login` | opaque token as bearer |
+| role_desk | Werkzeug WSGI, patient, therapist and staff roles | JSON `POST /api/auth/login` | opaque token as bearer |
 
 Each target directory holds `app.py` (`python -m tests.targets.<name>.app --port N --variant planted|clean`),
 `ground_truth.yaml` (the planted flaws) and `profile.yaml` / `profile-clean.yaml` (digasec profiles); keyed_shelf

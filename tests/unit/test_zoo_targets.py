@@ -432,7 +432,8 @@ def directory_admin_stats_anonymous(target: RunningTarget) -> bool:
 
 # -- role_desk ---------------------------------------------------------------------------------------------------
 class Desk:
-    """Patients register themselves; the staff account `desk-admin` exists from the start."""
+    """Patients register themselves; the therapist account `desk-therapist` and the staff account `desk-admin`
+    exist from the start."""
 
     def __init__(self, target: RunningTarget) -> None:
         self.http = target.client()
@@ -456,6 +457,11 @@ class Desk:
 
         return self.login(STAFF_USERNAME, DEFAULT_STAFF_PASSWORD)
 
+    def therapist(self) -> dict[str, str]:
+        from tests.targets.role_desk.app import DEFAULT_THERAPIST_PASSWORD, THERAPIST_USERNAME
+
+        return self.login(THERAPIST_USERNAME, DEFAULT_THERAPIST_PASSWORD)
+
     def item(self, staff: dict[str, str]) -> str:
         response = self.http.post("/api/catalogue", json={"name": "Walk", "description": "10 min"}, headers=staff)
         assert response.status_code == 201, response.text
@@ -470,6 +476,12 @@ def desk_catalogue_delete_without_role(target: RunningTarget) -> bool:
     gone = api.http.get(f"/api/catalogue/{item}", headers=staff).status_code == 404
     api.http.delete(f"/api/catalogue/{item}", headers=staff)
     return gone
+
+
+def desk_patient_list_without_role(target: RunningTarget) -> bool:
+    api = Desk(target)
+    patient = api.patient()
+    return api.http.get("/api/patients", headers=patient).status_code == 200
 
 
 def desk_role_on_profile_update(target: RunningTarget) -> bool:
@@ -522,6 +534,9 @@ PROBES: dict[str, dict[str, Callable[[RunningTarget], bool]]] = {
     },
     "role_desk": {
         "catalogue_delete_without_role": desk_catalogue_delete_without_role,
+        "patient_list_without_role": desk_patient_list_without_role,
+        "patient_list_cross_user": desk_patient_list_without_role,  # one flaw, seen by three checks
+        "patient_list_exposes_others": desk_patient_list_without_role,
         "role_on_profile_update": desk_role_on_profile_update,
         "admin_flag_at_registration": desk_admin_flag_at_registration,
     },
@@ -894,16 +909,24 @@ def test_directory_clean_shows_no_value_of_any_user_to_others(
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_desk_roles_hold_where_nothing_is_planted(variant: str, targets: Callable[[str, str], RunningTarget]) -> None:
-    """Both variants: patients may not create or change catalogue entries nor list accounts, staff may; a patient's
-    journal is its own; the preset entries and the staff account are there from the start."""
+    """Both variants: patients may not create or change catalogue entries nor list accounts, staff may; therapists
+    and staff list the patients, therapists may not manage the catalogue nor list accounts; a patient's journal is
+    its own; the preset entries and the therapist and staff accounts are there from the start."""
     api = Desk(targets("role_desk", variant))
-    staff, patient, other = api.staff(), api.patient(), api.patient()
+    staff, therapist, patient, other = api.staff(), api.therapist(), api.patient(), api.patient()
     assert len(api.http.get("/api/catalogue", headers=patient).json()["items"]) >= 2
     assert api.http.post("/api/catalogue", json={"name": "x"}, headers=patient).status_code == 403
     item = api.item(staff)
     assert api.http.put(f"/api/catalogue/{item}", json={"name": "y"}, headers=patient).status_code == 403
     assert api.http.get("/api/admin/accounts", headers=patient).status_code == 403
     assert api.http.get("/api/admin/accounts", headers=staff).status_code == 200
+    assert api.http.get("/api/admin/accounts", headers=therapist).status_code == 403
+    assert api.http.post("/api/catalogue", json={"name": "x"}, headers=therapist).status_code == 403
+    for reader in (therapist, staff):
+        names = [p["username"] for p in api.http.get("/api/patients", headers=reader).json()["patients"]]
+        assert not {"desk-admin", "desk-therapist"} & set(names), names
+        assert len(names) >= 2, names
+    assert api.http.get("/api/patients").status_code == 401
     entry = api.http.post("/api/journal", json={"text": "mine"}, headers=patient).json()["id"]
     assert api.http.get(f"/api/journal/{entry}", headers=other).status_code == 404
     assert api.http.delete(f"/api/catalogue/{item}", headers=staff).status_code == 204

@@ -1,16 +1,23 @@
-"""Zoo target (h): a therapy-content desk with two roles, on a hand-written WSGI app (Werkzeug routing).
+"""Zoo target (h): a therapy-content desk with three roles, on a hand-written WSGI app (Werkzeug routing).
 
-Patients register themselves, keep a journal of their own and read the shared catalogue of exercises; staff
-manage the catalogue (create, change, delete) and list the accounts. The one staff account exists from the start
-(`desk-admin`, its password from $ROLE_DESK_STAFF_PASSWORD, default below), as do two catalogue entries; a scan
-must leave both as they were. Own sign-up and login; the opaque token travels as `Authorization: Bearer`. The
-OpenAPI document is the hand-written `openapi.yaml` next to this file.
+Roles, least privileged first: patient < therapist < staff. Patients register themselves, keep a journal of their
+own and read the shared catalogue of exercises; therapists (and staff) list the patients; staff manage the
+catalogue (create, change, delete) and list the accounts. The one therapist account (`desk-therapist`, password
+from $ROLE_DESK_THERAPIST_PASSWORD) and the one staff account (`desk-admin`, password from
+$ROLE_DESK_STAFF_PASSWORD; defaults below) exist from the start, as do two catalogue entries; a scan must leave
+them as they were. Own sign-up and login; the opaque token travels as `Authorization: Bearer`. The OpenAPI
+document is the hand-written `openapi.yaml` next to this file.
 
     python -m tests.targets.role_desk.app --port 8008 --variant planted|clean
 
 Planted (see ground_truth.yaml): `DELETE /api/catalogue/{item_id}` has no role check (any signed-in user deletes
-shared content); `PATCH /api/me` takes a `role` field (a patient makes itself staff); `POST /api/auth/register`
-takes an `is_admin` flag (the new account is staff). Clean: the delete needs staff, and both fields are ignored.
+shared content); `GET /api/patients` has none either (a patient lists the other patients); `PATCH /api/me` takes
+a `role` field (a patient makes itself staff); `POST /api/auth/register` takes an `is_admin` flag (the new account
+is staff). Clean: the delete needs staff, the list a therapist or staff, and both fields are ignored.
+
+With $ZOO_REQUEST_COUNTS_FILE set, the app writes there, when it stops, how many requests it answered per
+operation (method and path template) and per role of the caller (`anonymous` without a valid token): how digasec's
+request budget is measured (README, roles section). Not part of the API, not in the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import os
 import re
 import secrets
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,10 +42,16 @@ from tests.targets.common import PLANTED, PasswordHasher, parse_args, record_pre
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-STAFF, PATIENT = "staff", "patient"
+STAFF, THERAPIST, PATIENT = "staff", "therapist", "patient"
+ROLES = (PATIENT, THERAPIST, STAFF)  # least privileged first
 STAFF_USERNAME = "desk-admin"
 STAFF_PASSWORD_ENV = "ROLE_DESK_STAFF_PASSWORD"
 DEFAULT_STAFF_PASSWORD = "desk-staff-password-1"  # a test target's own account; the profiles read the same variable
+THERAPIST_USERNAME = "desk-therapist"
+THERAPIST_PASSWORD_ENV = "ROLE_DESK_THERAPIST_PASSWORD"
+DEFAULT_THERAPIST_PASSWORD = "desk-therapist-password-1"  # likewise
+PRESET_ACCOUNTS = (STAFF_USERNAME, THERAPIST_USERNAME)
+REQUEST_COUNTS_ENV = "ZOO_REQUEST_COUNTS_FILE"
 PRESET_ITEMS = (("Box breathing", "Four counts in, hold, out, hold."),
                 ("Body scan", "Ten minutes, lying down."))
 
@@ -103,11 +117,15 @@ def create_app(variant: str) -> Callable[..., Any]:
     planted = variant == PLANTED
     hasher = PasswordHasher(iterations=20_000)
     staff_password = os.environ.get(STAFF_PASSWORD_ENV, DEFAULT_STAFF_PASSWORD)
+    therapist_password = os.environ.get(THERAPIST_PASSWORD_ENV, DEFAULT_THERAPIST_PASSWORD)
     accounts = {STAFF_USERNAME: Account(STAFF_USERNAME, "desk@example.org", hasher.hash(staff_password), STAFF,
-                                        "Desk")}
+                                        "Desk"),
+                THERAPIST_USERNAME: Account(THERAPIST_USERNAME, "therapist@example.org",
+                                            hasher.hash(therapist_password), THERAPIST, "Therapist")}
     items = {item_id: Item(item_id, name, description, STAFF_USERNAME)
              for item_id, (name, description) in ((secrets.token_hex(8), entry) for entry in PRESET_ITEMS)}
-    preset = {"accounts": [STAFF_USERNAME], "items": list(items)}  # what exists before any scan
+    preset = {"accounts": list(PRESET_ACCOUNTS), "items": list(items)}  # what exists before any scan
+    counts: Counter[tuple[str, str, str]] = Counter()  # (method, path template, caller's role) -> requests
 
     def pre_existing() -> dict[str, Any]:
         """The preset account and catalogue entries as they are now (None where one is gone)."""
@@ -129,6 +147,7 @@ def create_app(variant: str) -> Callable[..., Any]:
         Rule("/api/catalogue/<item_id>", endpoint="item", methods=["GET", "PUT", "DELETE"]),
         Rule("/api/journal", endpoint="journal", methods=["GET", "POST"]),
         Rule("/api/journal/<entry_id>", endpoint="entry", methods=["GET", "PUT", "DELETE"]),
+        Rule("/api/patients", endpoint="patients", methods=["GET"]),
         Rule("/api/admin/accounts", endpoint="accounts", methods=["GET"]),
     ])
 
@@ -142,6 +161,10 @@ def create_app(variant: str) -> Callable[..., Any]:
     def staff_only(account: Account) -> None:
         if account.role != STAFF:
             raise ApiError(403, "staff only")
+
+    def therapist_or_staff(account: Account) -> None:
+        if account.role not in (THERAPIST, STAFF):
+            raise ApiError(403, "therapists and staff only")
 
     def me_view(account: Account) -> dict[str, Any]:
         return {"username": account.username, "email": account.email, "display_name": account.display_name,
@@ -190,8 +213,8 @@ def create_app(variant: str) -> Callable[..., Any]:
         if request.method == "GET":
             return reply(me_view(account))
         if request.method == "DELETE":
-            if account.username == STAFF_USERNAME:
-                raise ApiError(403, "the desk account cannot be deleted")
+            if account.username in PRESET_ACCOUNTS:
+                raise ApiError(403, "the desk's own accounts cannot be deleted")
             with lock:
                 accounts.pop(account.username, None)
                 for token in [t for t, name in tokens.items() if name == account.username]:
@@ -201,7 +224,7 @@ def create_app(variant: str) -> Callable[..., Any]:
         with lock:
             if "display_name" in body:
                 account.display_name = text(body, "display_name", max_length=80)
-            if planted and body.get("role") in (STAFF, PATIENT):  # planted: the caller sets its own role
+            if planted and body.get("role") in ROLES:  # planted: the caller sets its own role
                 account.role = body["role"]
         return reply(me_view(account))
 
@@ -264,18 +287,45 @@ def create_app(variant: str) -> Callable[..., Any]:
             found.text = new_text
         return reply(entry_view(found))
 
+    def patient_list(request: Request) -> Response:
+        account = caller(request)
+        if not planted:  # planted: no role check, a patient lists the other patients
+            therapist_or_staff(account)
+        return reply({"patients": [{"username": a.username, "display_name": a.display_name}
+                                   for a in accounts.values() if a.role == PATIENT]})
+
     def account_list(request: Request) -> Response:
         staff_only(caller(request))
         return reply({"accounts": [{"username": a.username, "role": a.role} for a in accounts.values()]})
 
     views: dict[str, View] = {"health": health, "register": register, "login": login, "me": me,
                               "catalogue": catalogue, "item": item, "journal": journal, "entry": entry,
-                              "accounts": account_list}
+                              "patients": patient_list, "accounts": account_list}
+
+    def role_of(request: Request) -> str:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        account = accounts.get(tokens.get(token.strip(), "")) if scheme.lower() == "bearer" else None
+        return account.role if account is not None else "anonymous"
+
+    def count(environ: dict[str, Any], rule: str) -> None:
+        request = Request(environ)
+        with lock:
+            counts[request.method, rule, role_of(request)] += 1
+
+    def request_counts() -> list[dict[str, Any]]:
+        with lock:
+            return [{"method": method, "path": path, "role": role, "requests": n}
+                    for (method, path, role), n in sorted(counts.items())]
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         try:
-            endpoint, arguments = url_map.bind_to_environ(environ).match()
-            response = views[endpoint](Request(environ), **arguments)
+            rule, arguments = url_map.bind_to_environ(environ).match(return_rule=True)
+        except HTTPException as exc:
+            count(environ, "(no route)")
+            return reply({"error": (exc.name or "error").lower()}, exc.code or 500)(environ, start_response)
+        count(environ, rule.rule)  # before the view: the caller's role as it was when it sent the request
+        try:
+            response = views[str(rule.endpoint)](Request(environ), **arguments)
         except HTTPException as exc:
             response = reply({"error": (exc.name or "error").lower()}, exc.code or 500)
         except ApiError as exc:
@@ -283,6 +333,7 @@ def create_app(variant: str) -> Callable[..., Any]:
         return response(environ, start_response)
 
     app.pre_existing = pre_existing  # type: ignore[attr-defined]  # read by main() at start and stop
+    app.request_counts = request_counts  # type: ignore[attr-defined]  # written by main() at stop
     return app
 
 
@@ -300,6 +351,15 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         server.server_close()
         record_pre_existing("after", app.pre_existing())
+        write_request_counts(app.request_counts())
+
+
+def write_request_counts(counts: list[dict[str, Any]]) -> None:
+    """The requests the app answered, per operation and caller's role, to $ZOO_REQUEST_COUNTS_FILE (if set)."""
+    path = os.environ.get(REQUEST_COUNTS_ENV)
+    if path:
+        with open(path, "w", encoding="utf-8") as stream:
+            json.dump(counts, stream, indent=1)
 
 
 if __name__ == "__main__":
