@@ -370,7 +370,7 @@ def test_many_secrets_registered_one_by_one_match_the_reference() -> None:
     # prefixes spread over several regex levels, and many spellings behind one shared prefix (forged tokens)
     redactor = Redactor()
     secrets: dict[str, str] = {}
-    for index in range(70):
+    for index in range(120):
         for value, label in ((f"pw{index:03d}-{index * 7919 % 1000:03d}", f"p{index}"),
                              (f"shared-prefix-token-{index}{'x' * (index % 5)}", f"t{index}")):
             redactor.add_secret(value, label)
@@ -379,7 +379,7 @@ def test_many_secrets_registered_one_by_one_match_the_reference() -> None:
             text = " ".join([*secrets, "shared-prefix-token-unregistered", "pw999-", "plain"]) + " shared-prefix-tok"
             assert redactor._replace_secrets(text) == _naive_replace(text, secrets)
     assert redactor.secret_count == len(secrets)
-    assert len(redactor._index.levels) <= 8  # doubling sizes: a handful of regexes, not one per registration
+    assert len(redactor._index.levels) <= 2  # a base and a tail: every text is scanned by two regexes at most
 
 
 def test_overlapping_spellings_take_the_longest_at_the_leftmost_position() -> None:
