@@ -366,8 +366,9 @@ def _foreign_in(ctx: CheckContext, text: str, user: TestUser,
     """Other users' canaries in `text` (owner -> (canary, what)); a field with a small maxLength carries the short
     form of a canary."""
     found = {owner: (canary, "canary") for owner, canary in foreign_canaries(text, canaries, user.key).items()}
+    by_owner = _object_canaries_by_owner(ctx)  # one pass over the objects, not one per user
     for other in ctx.users:
-        forms = owner_canaries(other.canary, _object_canaries(ctx, other))
+        forms = owner_canaries(other.canary, by_owner.get(other.key, []))
         short = next((form for form, is_short in forms if is_short and form in text), None)
         if other.key != user.key and other.key not in found and short is not None:
             found[other.key] = (short, f"short canary ({SHORT_CANARY_LENGTH} characters, 40 random bits)")
@@ -743,6 +744,15 @@ def _object_canaries(ctx: CheckContext, user: TestUser) -> list[str]:
     """The canaries of the objects created for `user` (seeded, and created in this process)."""
     entries = (*ctx.harness.ledger.entries, *ctx.harness.created_here.entries)
     return [entry.canary for entry in entries if entry.owner == user.key and entry.canary]
+
+
+def _object_canaries_by_owner(ctx: CheckContext) -> dict[str, list[str]]:
+    """`_object_canaries` of every owner at once (owner key -> canaries, in the same order)."""
+    by_owner: dict[str, list[str]] = {}
+    for entry in (*ctx.harness.ledger.entries, *ctx.harness.created_here.entries):
+        if entry.canary:
+            by_owner.setdefault(entry.owner, []).append(entry.canary)
+    return by_owner
 
 
 def _state_reader(ctx: CheckContext, op: Operation, what: str) -> Operation:

@@ -349,3 +349,42 @@ def test_log_filter_works_on_a_real_logger(redactor: Redactor, caplog: pytest.Lo
     finally:
         logger.removeFilter(log_filter)
     assert caplog.messages == ["token <redacted:jwt>"]
+
+
+def _naive_replace(text: str, secrets: dict[str, str]) -> str:
+    """The reference: at each position the longest registered spelling that starts there, left to right."""
+    by_length = sorted(secrets, key=lambda spelling: (-len(spelling), spelling))
+    pieces, position, done = [], 0, 0
+    while position < len(text):
+        found = next((spelling for spelling in by_length if text.startswith(spelling, position)), None)
+        if found is None:
+            position += 1
+            continue
+        pieces += [text[done:position], f"<redacted:{secrets[found]}>"]
+        position = done = position + len(found)
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+def test_many_secrets_registered_one_by_one_match_the_reference() -> None:
+    # prefixes spread over several regex levels, and many spellings behind one shared prefix (forged tokens)
+    redactor = Redactor()
+    secrets: dict[str, str] = {}
+    for index in range(120):
+        for value, label in ((f"pw{index:03d}-{index * 7919 % 1000:03d}", f"p{index}"),
+                             (f"shared-prefix-token-{index}{'x' * (index % 5)}", f"t{index}")):
+            redactor.add_secret(value, label)
+            secrets.update(dict.fromkeys(encoded_forms(value), label))
+        if index % 9 == 0:
+            text = " ".join([*secrets, "shared-prefix-token-unregistered", "pw999-", "plain"]) + " shared-prefix-tok"
+            assert redactor._replace_secrets(text) == _naive_replace(text, secrets)
+    assert redactor.secret_count == len(secrets)
+    assert len(redactor._index.levels) <= 2  # a base and a tail: every text is scanned by two regexes at most
+
+
+def test_overlapping_spellings_take_the_longest_at_the_leftmost_position() -> None:
+    redactor = Redactor()
+    for value, label in (("abcdefgh", "short"), ("abcdefghijkl", "long"), ("cdefghij", "inner")):
+        redactor.add_secret(value, label)
+    text = "xabcdefghijkly abcdefghZ abcdefg"
+    assert redactor._replace_secrets(text) == "x<redacted:long>y <redacted:short>Z abcdefg"
