@@ -30,7 +30,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from fixtures.api.access import Requirement, RoleOrder, Seen, Source, declared_requirement, learned_requirement
+from fixtures.api.access import (
+    Requirement,
+    RoleOrder,
+    Seen,
+    Source,
+    declared_requirement,
+    learned_requirement,
+    raw_operation,
+)
 from fixtures.api.catalogue import OWN_ACCOUNT_SEGMENTS
 from fixtures.api.resources import norm
 from fixtures.engine.checks import CheckError, CheckItem, DoesNotApply, Failure, Severity, check, not_applicable
@@ -63,16 +71,9 @@ def role_order(profile: Profile) -> RoleOrder:
     return RoleOrder(tuple(profile.identity.role_names), may_call)
 
 
-def raw_operation(document: Mapping[str, Any], op: Operation) -> dict[str, Any]:
-    """The operation object of the OpenAPI document (extensions and security live there)."""
-    item = (document.get("paths") or {}).get(op.path) or {}
-    raw = item.get(op.method.lower()) if isinstance(item, Mapping) else None
-    return dict(raw) if isinstance(raw, Mapping) else {}
-
-
 def requirement_of(harness: Harness, op: Operation, order: RoleOrder) -> Requirement:
     document = harness.catalogue.document
-    return declared_requirement(op.label, raw_operation(document, op), document, order,
+    return declared_requirement(op.label, raw_operation(document, op.method, op.path), document, order,
                                 harness.profile.identity.role_operations)
 
 
@@ -483,7 +484,8 @@ def _response_schemas(ctx: CheckContext, op: Operation) -> list[Mapping[str, Any
     for candidate in (op, ctx.harness.catalogue.find("GET", op.path)):
         if candidate is None:
             continue
-        for status, answer in (raw_operation(document, candidate).get("responses") or {}).items():
+        responses = raw_operation(document, candidate.method, candidate.path).get("responses") or {}
+        for status, answer in responses.items():
             if not str(status).startswith("2"):
                 continue
             for media in ((_resolve(answer, document).get("content") or {}).values()):

@@ -5,8 +5,8 @@ the README's backend_api example, without a `keycloak:` section). Planted: every
 ground_truth.yaml is a `fail` for its check, method and path. Clean: no account-existence fail, no fail for a
 planted flaw's check and operation, and no fail at all. Both: the scan boots without Keycloak, no
 `enumerable_id` finding is about values the harness chose itself (its `digasec-...` usernames and e-mails), and
-the test identities survive the checks, so that cleanup removes every account and object. Targets whose profiles
-have no recipes on purpose (WITHOUT_RECIPES): at least 95 % of their cross-user items get a pass or a fail.
+the test identities survive the checks, so that cleanup removes every account and object. No target's profile has
+a recipe: on each, at least 95 % of the cross-user items that apply get a pass or a fail.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ pytestmark = pytest.mark.integration
 ACCOUNT_CHECKS = ("account_existence_leak", "account_existence_timing")
 HARNESS_PREFIX = "digasec-"  # the run tag starts every username and e-mail the harness registers
 FLAWS = [(name, flaw) for name in TARGETS for flaw in ground_truth(name)]
-# Targets whose profiles have no recipes on purpose: the harness must work out from the OpenAPI document alone how
-# their objects are created (client-chosen keys, PUT-create, nesting, a trailing-slash collection; issue 14).
-WITHOUT_RECIPES = ("keyed_shelf", "team_roster", "numbered_users", "public_articles")
+# No target's profile has a recipe: the harness must work out from the OpenAPI document alone how their objects are
+# created (client-chosen keys, PUT-create, nesting, a trailing-slash collection; issue 14).
+WITHOUT_RECIPES = TARGETS
 CROSS_USER_CHECKS = ("cross_user_read", "cross_user_write", "cross_user_delete")
 
 

@@ -167,7 +167,8 @@ def fault_context(ledger: Ledger, create_error: SeedError | None = None) -> Chec
         raise create_error
 
     seeder = SimpleNamespace(create=create, skip_reason=lambda resource: None)
-    harness = SimpleNamespace(ledger=ledger, seeder=seeder, created_here=Ledger())
+    profile = SimpleNamespace(identity=SimpleNamespace(role_names=["user"]))  # one role: objects of every user
+    harness = SimpleNamespace(ledger=ledger, seeder=seeder, created_here=Ledger(), profile=profile)
     return CheckContext(harness, "cross_user_read")  # type: ignore[arg-type]
 
 
