@@ -401,30 +401,38 @@ def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) 
     attack = aimed_at(own_request, operation.path, request.path)
     response = ctx.send(attack, bearer=ctx.token(attacker), role="attack", actor=attacker.key)
     _no_server_error(response, operation, request.path, f"as {attacker.key}")
+    _judge_read(ctx, operation, f"{attacker.key} requested {victim.key}'s `{request.path}`", response,
+                lambda: _read_proof(ctx, operation, attack, reads, response, (own_request, own), attacker, victim),
+                lambda: _public_read(ctx, operation, request, reads, (own_request, own), attacker, victim),
+                victim)
+
+
+def _judge_read(ctx: CheckContext, op: Operation, who: str, response: httpx.Response,
+                proof_of: Callable[[], str | None], public_of: Callable[[], str | None], victim: TestUser) -> None:
+    """The verdict on B's answer to a read aimed at A's object (`who` says what B sent): a finding with its proof
+    (`proof_of`), a note why what B read is public by design (`public_of`, asked only when there is a proof), or a
+    note that B got nothing of A's."""
     if not response.is_success:
+        ctx.note = f"{who} and got {response.status_code}"
         return
     refusal = ctx.refused_in_body(response)
-    proof = _read_proof(ctx, operation, attack, reads, response, (own_request, own), attacker, victim)
+    proof = proof_of()
     if proof and refusal:
         proof = f"{proof}, although its body says the request was refused ({refusal})"
-    public = _public_read(ctx, operation, request, reads, (own_request, own), attacker, victim) if proof else None
+    public = public_of() if proof else None
     if proof and public:
-        ctx.note = (f"{attacker.key} read {victim.key}'s `{request.path}` ({response.status_code}); not a finding: "
-                    f"{public}")
+        ctx.note = f"{who} and got {response.status_code}; not a finding: {public}"
         return
     if proof:
-        raise Failure(
-            "User B can read user A's object",
-            f"`{operation.label}`: {attacker.key} requested {victim.key}'s `{request.path}` with its own token and got "
-            f"`{response.status_code} {response.reason_phrase}` {proof}",
-            severity=Severity.HIGH,
-        )
+        raise Failure("User B can read user A's object",
+                      f"`{op.label}`: {who} with its own token and got `{response.status_code} "
+                      f"{response.reason_phrase}` {proof}", severity=Severity.HIGH)
     if refusal:
-        ctx.note = (f"{attacker.key} got {response.status_code} for {victim.key}'s `{request.path}`, but its body says "
-                    f"the request was refused ({refusal}) and it shows nothing of {victim.key}'s")
+        ctx.note = (f"{who} and got {response.status_code}, but its body says the request was refused ({refusal}) "
+                    f"and it shows nothing of {victim.key}'s")
         return
-    ctx.note = (f"{attacker.key} got {response.status_code} for {victim.key}'s `{request.path}`, but the answer shows "
-                f"nothing of {victim.key}'s: no canary, no identifier, not {victim.key}'s own answer")
+    ctx.note = (f"{who} and got {response.status_code}, but the answer shows nothing of {victim.key}'s: no canary, "
+                f"no identifier, not {victim.key}'s own answer")
 
 
 @check(
@@ -1035,19 +1043,9 @@ def _named_read(ctx: CheckContext, op: Operation, field: VictimField, pair: str)
     response = ctx.send(attack, bearer=ctx.token(attacker), role="attack", actor=attacker.key)
     who = f"{attacker.key} sent `{op.label}` naming {victim.key} (its {KIND_WORDS[kind]}) in `{field.label}`"
     _no_server_error(response, op, attack.path, f"as {attacker.key}, naming {victim.key} in `{field.label}`")
-    if not response.is_success:
-        ctx.note = f"{who} and got {response.status_code}"
-        return
-    refusal = ctx.refused_in_body(response)
-    proof = _read_proof(ctx, op, attack, reads, response, (own_request, own), attacker, victim)
-    if proof and refusal:
-        proof = f"{proof}, although its body says the request was refused ({refusal})"
-    if proof:
-        raise Failure("User B can read user A's object",
-                      f"`{op.label}`: {who} with its own token and got `{response.status_code} "
-                      f"{response.reason_phrase}` {proof}", severity=Severity.HIGH)
-    ctx.note = (f"{who} and got {response.status_code}, but the answer shows nothing of {victim.key}'s: no canary, "
-                f"no identifier, not {victim.key}'s own answer")
+    _judge_read(ctx, op, who, response,
+                lambda: _read_proof(ctx, op, attack, reads, response, (own_request, own), attacker, victim),
+                lambda: shared_reason(ctx.harness.profile, op.path), victim)
 
 
 def _account_readers(ctx: CheckContext, op: Operation, field: VictimField) -> list[Operation]:
@@ -1350,23 +1348,9 @@ def _object_read(ctx: CheckContext, op: Operation, field: ObjectField, pair: str
     response = ctx.send(attack, bearer=ctx.token(attacker), role="attack", actor=attacker.key)
     who = f"{attacker.key} sent `{op.label}` with the id of {victim.key}'s object `{theirs.path}` in `{field.label}`"
     _no_server_error(response, op, attack.path, f"as {attacker.key}, naming {victim.key}'s object in `{field.label}`")
-    if not response.is_success:
-        ctx.note = f"{who} and got {response.status_code}"
-        return
-    refusal = ctx.refused_in_body(response)
-    proof = _read_proof(ctx, op, attack, reads, response, (own_request, own), attacker, victim)
-    if proof and refusal:
-        proof = f"{proof}, although its body says the request was refused ({refusal})"
-    public = _public_object(ctx, op, field, request, reads, (own_request, own), attacker, victim) if proof else None
-    if proof and public:
-        ctx.note = f"{who} and got {response.status_code}; not a finding: {public}"
-        return
-    if proof:
-        raise Failure("User B can read user A's object",
-                      f"`{op.label}`: {who} with its own token and got `{response.status_code} "
-                      f"{response.reason_phrase}` {proof}", severity=Severity.HIGH)
-    ctx.note = (f"{who} and got {response.status_code}, but the answer shows nothing of {victim.key}'s: no canary, "
-                "no identifier, not its owner's own answer")
+    _judge_read(ctx, op, who, response,
+                lambda: _read_proof(ctx, op, attack, reads, response, (own_request, own), attacker, victim),
+                lambda: _public_object(ctx, op, field, request, reads, (own_request, own), attacker, victim), victim)
 
 
 def _public_object(ctx: CheckContext, op: Operation, field: ObjectField, request: Request,

@@ -35,9 +35,9 @@ from fixtures.api.access import (
     RoleOrder,
     Seen,
     Source,
-    declared_requirement,
     learned_requirement,
     raw_operation,
+    requirement_in,
 )
 from fixtures.api.catalogue import OWN_ACCOUNT_SEGMENTS
 from fixtures.api.resources import norm
@@ -66,15 +66,11 @@ _MARKER = "m"  # what replaces the `c` of a canary in a replayed write: `<canary
 
 # -- the access model (pure helpers; unit-tested in tests/unit/test_roles_logic.py) --------------------------------
 def role_order(profile: Profile) -> RoleOrder:
-    roles = profile.identity.roles
-    may_call = {role.name: frozenset(role.may_call) for role in roles if role.may_call}
-    return RoleOrder(tuple(profile.identity.role_names), may_call)
+    return RoleOrder.of(profile.identity)
 
 
 def requirement_of(harness: Harness, op: Operation, order: RoleOrder) -> Requirement:
-    document = harness.catalogue.document
-    return declared_requirement(op.label, raw_operation(document, op.method, op.path), document, order,
-                                harness.profile.identity.role_operations)
+    return requirement_in(harness.catalogue.document, op.method, op.path, order, harness.profile.identity)
 
 
 def own_account_path(op: Operation) -> bool:

@@ -7,7 +7,6 @@ from typing import Any
 
 from fixtures.api.catalogue import build_catalogue
 from fixtures.engine.context import CheckContext
-from fixtures.engine.http import Request
 from reports import ResultRecord
 from tests.unit.spec_samples import notes_api
 
@@ -19,11 +18,12 @@ def context() -> CheckContext:
 
 
 def test_a_proof_names_the_template_the_read_went_to() -> None:
-    ctx = context()
-    assert ctx._template_of(Request("GET", "/notes/5f3a")) == "/notes/{note_id}"
-    assert ctx._template_of(Request("GET", "/folders/7/files/x")) == "/folders/{folderId}/files/{fileId}"
-    assert ctx._template_of(Request("GET", "/notes")) == "/notes"
-    assert ctx._template_of(Request("GET", "/elsewhere/1")) == "/elsewhere/1"  # not in the spec: as sent
+    catalogue = context().harness.catalogue
+    assert catalogue.template_of("GET", "/notes/5f3a") == "/notes/{note_id}"
+    assert catalogue.template_of("GET", "/folders/7/files/x") == "/folders/{folderId}/files/{fileId}"
+    assert catalogue.template_of("GET", "/notes") == "/notes"
+    assert catalogue.template_of("DELETE", "/notes") == "/notes"  # no such operation: as sent
+    assert catalogue.template_of("GET", "/elsewhere/1") == "/elsewhere/1"  # not in the spec: as sent
 
 
 def test_each_proof_step_is_listed_once_in_order() -> None:
