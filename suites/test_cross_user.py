@@ -30,7 +30,7 @@ from fixtures.api.catalogue import OWN_ACCOUNT_SEGMENTS, VictimField, victim_fie
 from fixtures.api.datagen import SHORT_CANARY_LENGTH, OwnAccount, own_account, short_canary, with_current_password
 from fixtures.api.resources import ObjectField, ResourceModel, build_model, norm, object_fields
 from fixtures.engine.checks import CheckError, CheckItem, Failure, Severity, check, needs_authentication
-from fixtures.engine.context import BaselineServerError, aimed_at, path_values
+from fixtures.engine.context import BaselineServerError, aimed_at, path_values, with_field
 from fixtures.engine.context import response_shape as _shape
 from fixtures.engine.http import Request
 from fixtures.engine.public import changed_apart_from_counters, object_reason, public_in, shared_reason, without
@@ -988,14 +988,6 @@ def _naming(field: VictimField, user: TestUser, kind: str) -> str:
     return user.username
 
 
-def _with_name(request: Request, field: VictimField | ObjectField, value: str) -> Request:
-    sent: Any = int(value) if field.schema.get("type") == "integer" and value.isdigit() else value
-    if field.location == "query":
-        return dataclasses.replace(request, params={**request.params, field.name: sent})
-    body = request.json if isinstance(request.json, dict) else {}
-    return dataclasses.replace(request, json={**body, field.name: sent})
-
-
 def _named_baseline(ctx: CheckContext, op: Operation, user: TestUser, field: VictimField,
                     kinds: Sequence[str]) -> tuple[Request, httpx.Response, str]:
     """`user`'s own request with its own name in `field`, succeeded: by the first of `kinds` (username, e-mail
@@ -1022,7 +1014,7 @@ def _named_baseline(ctx: CheckContext, op: Operation, user: TestUser, field: Vic
 
 
 def _namer(field: VictimField | ObjectField, value: str) -> Callable[[Request], Request]:
-    return lambda request: _with_name(request, field, value)
+    return lambda request: with_field(request, field, value)
 
 
 def _with_credentials(user: TestUser, changes: Mapping[str, str]) -> TestUser:
@@ -1039,7 +1031,7 @@ def _named_read(ctx: CheckContext, op: Operation, field: VictimField, pair: str)
     _no_server_error(again, op, request.path, f"as {victim.key}, naming itself in `{field.label}`")
     reads = [baseline, again] if ctx.succeeded(again) and again.status_code == baseline.status_code else [baseline]
     own_request, own, _ = _named_baseline(ctx, op, attacker, field, (kind,))
-    attack = _with_name(own_request, field, _naming(field, victim, kind))
+    attack = with_field(own_request, field, _naming(field, victim, kind))
     response = ctx.send(attack, bearer=ctx.token(attacker), role="attack", actor=attacker.key)
     who = f"{attacker.key} sent `{op.label}` naming {victim.key} (its {KIND_WORDS[kind]}) in `{field.label}`"
     _no_server_error(response, op, attack.path, f"as {attacker.key}, naming {victim.key} in `{field.label}`")
@@ -1068,7 +1060,7 @@ def _read_account(ctx: CheckContext, reader: Operation, user: TestUser, field: V
                   value: str) -> httpx.Response:
     request = ctx.request_at(reader, user, ctx.path_for(reader, user, None))
     if field is not None and reader.parameter(field.name, "query") is not None:
-        request = _with_name(request, VictimField("query", field.name, field.schema), value)
+        request = with_field(request, VictimField("query", field.name, field.schema), value)
     response = ctx.send(request, bearer=ctx.token(user), role="proof", actor=user.key)
     _no_server_error(response, reader, request.path, f"as {user.key}")
     return response
@@ -1089,7 +1081,7 @@ def _named_write(ctx: CheckContext, op: Operation, field: VictimField, pair: str
         before = {reader.label: _read_account(ctx, reader, victim, field, value) for reader in readers}
         before = {label: read for label, read in before.items() if ctx.succeeded(read)}
         theirs, _, _ = _named_baseline(ctx, op, attacker, field, (kind,))
-        attack = _with_name(theirs, field, value)
+        attack = with_field(theirs, field, value)
         account = own_account(attacker, ctx.harness.profile)
         changes = {role: new for role, new in credential_changes(attack.json, account, attacker, victim).items()
                    if role in ctx.login_values()}
@@ -1344,7 +1336,7 @@ def _object_read(ctx: CheckContext, op: Operation, field: ObjectField, pair: str
     _no_server_error(again, op, request.path, f"as {victim.key}, naming its own object in `{field.label}`")
     reads = [baseline, again] if ctx.succeeded(again) and again.status_code == baseline.status_code else [baseline]
     own_request, own = _object_baseline(ctx, op, attacker, field, _seeded_object(ctx, field, attacker, fresh=False))
-    attack = _with_name(own_request, field, theirs.object_id)
+    attack = with_field(own_request, field, theirs.object_id)
     response = ctx.send(attack, bearer=ctx.token(attacker), role="attack", actor=attacker.key)
     who = f"{attacker.key} sent `{op.label}` with the id of {victim.key}'s object `{theirs.path}` in `{field.label}`"
     _no_server_error(response, op, attack.path, f"as {attacker.key}, naming {victim.key}'s object in `{field.label}`")
@@ -1402,7 +1394,7 @@ def _object_change(ctx: CheckContext, op: Operation, field: ObjectField, pair: s
             pytest.skip(f"no state proof for `{op.label}` naming an object in `{field.label}`: no read of the spec "
                         f"shows {victim.key}'s `{theirs.path}` to its owner (its GET, its collection's or its "
                         f"parent's); without a proof of the {what} no verdict is possible")
-        attack = _with_name(own_request, field, theirs.object_id)
+        attack = with_field(own_request, field, theirs.object_id)
         response = ctx.send(attack, bearer=ctx.token(attacker), op=op, creator=attacker, role="attack",
                             actor=attacker.key)
         who = (f"{attacker.key} sent `{op.label}` with the id of {victim.key}'s object `{theirs.path}` in "

@@ -12,7 +12,7 @@ sign-up and login; the opaque token travels as `Authorization: Bearer`. The Open
     python -m tests.targets.team_roster.app --port 8005 --variant planted|clean
 
 Planted (see ground_truth.yaml): none of the four operations checks that the user it names is the caller, and the
-note lookup and edit take anyone's note id. Clean: naming another user is a 403, whether or not that user exists;
+note lookup and edit take anyone's note id, and the lookup answers without a token too. Clean: naming another user is a 403, whether or not that user exists;
 another user's note id is a 404, as an unknown one. Everything else is the same in both variants.
 """
 
@@ -182,16 +182,17 @@ def create_app(variant: str) -> WsgiApi:
             raise ApiError(403, "you can only list your own notes")
         return reply({"notes": [note_view(n) for n in notes.values() if n.owner == owner]})
 
-    def notes_of(account: Account, note_id: str) -> Note:
+    def notes_of(account: Account | None, note_id: str) -> Note:
         """The note `note_id` names; clean: only the caller's own (404 otherwise, whether or not it exists)."""
         found = notes.get(note_id)
-        if found is None or (not planted and found.owner != account.username):
+        if found is None or (not planted and (account is None or found.owner != account.username)):
             raise ApiError(404, "note not found")
         return found
 
     @api.route("/api/notes/lookup", methods=["GET"])
     def note_lookup(request: Request) -> Response:
-        account = caller(request)
+        anonymous = planted and not request.headers.get("Authorization")  # planted: no token needed
+        account = None if anonymous else caller(request)
         note_id = request.args.get("note_id", "")
         if not note_id:
             raise ApiError(400, "`note_id` is required")
