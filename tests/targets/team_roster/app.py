@@ -13,7 +13,8 @@ sign-up and login; the opaque token travels as `Authorization: Bearer`. The Open
 
 Planted (see ground_truth.yaml): none of the four operations checks that the user it names is the caller, and the
 note lookup and edit take anyone's note id, and the lookup answers without a token too. Clean: naming another user
-is a 403, whether or not that user exists; another user's note id is a 404, as an unknown one. Everything else is the same in both variants.
+is a 403, whether or not that user exists; another user's note id is a 404, as an unknown one. Everything else is
+the same in both variants.
 """
 
 from __future__ import annotations
