@@ -63,7 +63,7 @@ TOKEN_VARIANTS = {
 )
 def test_unauthenticated_access(operation: Operation, ctx: CheckContext) -> None:
     _protected_or_not_applicable(ctx, operation)
-    owner = ctx.actor_for(operation, ctx.users[0])  # a throwaway account where the call removes one
+    owner = ctx.actor_for(operation, ctx.owner_for(operation))  # a throwaway account where the call removes one
     request, baseline = ctx.baseline(operation, owner, refused=True)
     if not ctx.succeeded(baseline):
         _where_the_owner_was_refused(ctx, operation, request, baseline, owner, None, "without any credentials",
@@ -86,8 +86,9 @@ def test_invalid_token(operation: Operation, variant: str, ctx: CheckContext) ->
     title, severity, description = TOKEN_VARIANTS[variant]
     _protected_or_not_applicable(ctx, operation)
     if operation.removes_account and variant != "expired":
-        _forge(variant, ctx, ctx.users[0])  # a variant that does not apply skips before throwaway accounts are made
-    owner = ctx.actor_for(operation, ctx.users[0])  # a throwaway account where the call removes one
+        # a variant that does not apply skips before throwaway accounts are made
+        _forge(variant, ctx, ctx.owner_for(operation))
+    owner = ctx.actor_for(operation, ctx.owner_for(operation))  # a throwaway account where the call removes one
     request, baseline = ctx.baseline(operation, owner, refused=variant != "expired")
     if not ctx.succeeded(baseline):
         forged = _forge(variant, ctx, owner)
@@ -134,7 +135,7 @@ def _protected_or_not_applicable(ctx: CheckContext, op: Operation) -> None:
 
 def _refused_only_without_credentials(ctx: CheckContext, op: Operation) -> str | None:
     """How a call without credentials was refused where the same call with them succeeded; None otherwise."""
-    user = ctx.actor_for(op, ctx.users[0])
+    user = ctx.actor_for(op, ctx.owner_for(op))
     request = ctx.request_for(op, user)
     anonymous = ctx.send(request, bearer=None, op=op, creator=user, role="reference", actor="anonymous")
     if anonymous.status_code >= 500:

@@ -75,7 +75,7 @@ def test_data_exposure(operation: Operation, variant: str, ctx: CheckContext) ->
 def _anonymously(ctx: CheckContext, op: Operation) -> tuple[Request, httpx.Response, str | None]:
     """The owner's request, sent without credentials: exactly where the owner's own was refused (an operation for
     another role) or changed nothing, else aimed at a fresh object (the baseline changed its own)."""
-    owner = ctx.actor_for(op, ctx.users[0])
+    owner = ctx.actor_for(op, ctx.owner_for(op))
     request, baseline = ctx.baseline(op, owner, refused=True)
     if op.read_only or not ctx.succeeded(baseline):
         attack, target = request, owner

@@ -166,7 +166,7 @@ def fault_context(ledger: Ledger, create_error: SeedError | None = None) -> Chec
         assert create_error is not None
         raise create_error
 
-    seeder = SimpleNamespace(create=create, skip_reason=lambda resource: None)
+    seeder = SimpleNamespace(create=create, skip_reason=lambda resource: None, users={"user1": user(1)})
     profile = SimpleNamespace(identity=SimpleNamespace(role_names=["user"]))  # one role: objects of every user
     harness = SimpleNamespace(ledger=ledger, seeder=seeder, created_here=Ledger(), profile=profile)
     return CheckContext(harness, "cross_user_read")  # type: ignore[arg-type]

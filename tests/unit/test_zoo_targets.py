@@ -486,6 +486,15 @@ def desk_catalogue_delete_without_role(target: RunningTarget) -> bool:
     return gone
 
 
+def desk_catalogue_entry_without_token(target: RunningTarget) -> bool:
+    api = Desk(target)
+    staff = api.staff()
+    item = api.item(staff)
+    readable = api.http.get(f"/api/catalogue/{item}").status_code == 200
+    api.http.delete(f"/api/catalogue/{item}", headers=staff)
+    return readable
+
+
 def desk_patient_list_without_role(target: RunningTarget) -> bool:
     api = Desk(target)
     patient = api.patient()
@@ -549,6 +558,7 @@ PROBES: dict[str, dict[str, Callable[[RunningTarget], bool]]] = {
         "patient_list_exposes_others": desk_patient_list_without_role,
         "role_on_profile_update": desk_role_on_profile_update,
         "admin_flag_at_registration": desk_admin_flag_at_registration,
+        "catalogue_entry_without_token": desk_catalogue_entry_without_token,
     },
     "open_directory": {
         "debug_users_passwords": directory_debug_users_passwords,

@@ -13,7 +13,8 @@ document is the hand-written `openapi.yaml` next to this file.
 Planted (see ground_truth.yaml): `DELETE /api/catalogue/{item_id}` has no role check (any signed-in user deletes
 shared content); `GET /api/patients` has none either (a patient lists the other patients); `PATCH /api/me` takes
 a `role` field (a patient makes itself staff); `POST /api/auth/register` takes an `is_admin` flag (the new account
-is staff). Clean: the delete needs staff, the list a therapist or staff, and both fields are ignored.
+is staff); `GET /api/catalogue/{item_id}` answers without a token too. Clean: the delete needs staff, the list a
+therapist or staff, both fields are ignored, and every read needs a signed-in user.
 
 With $ZOO_REQUEST_COUNTS_FILE set, the app writes there, when it stops, how many requests it answered per
 operation (method and path template) and per role of the caller (`anonymous` without a valid token): how digasec's
@@ -241,6 +242,8 @@ def create_app(variant: str) -> Callable[..., Any]:
         return reply(item_view(item), 201)
 
     def item(request: Request, item_id: str) -> Response:
+        if planted and request.method == "GET" and not request.headers.get("Authorization"):
+            return reply(item_view(item_of(item_id)))  # planted: an entry is read without a token
         account = caller(request)
         found = item_of(item_id)
         if request.method == "GET":
