@@ -361,12 +361,12 @@ def roster_note_lookup_by_query_id(target: RunningTarget) -> bool:
     return response.status_code == 200 and "canary-note-43" in response.text
 
 
-def roster_note_lookup_without_token(target: RunningTarget) -> bool:
+def roster_note_edit_without_token(target: RunningTarget) -> bool:
     api = Roster(target)
     (_, owner) = api.user()
-    note_id = api.note_id(owner, "canary-note-44")
-    response = api.http.get("/api/notes/lookup", params={"note_id": note_id})
-    return response.status_code == 200 and "canary-note-44" in response.text
+    note_id = api.note_id(owner, "mine")
+    api.http.put("/api/notes/edit", json={"note_id": note_id, "text": "pwned"})
+    return api.http.get(f"/api/notes/{note_id}", headers=owner).json()["text"] == "pwned"
 
 
 def roster_note_edit_by_body_id(target: RunningTarget) -> bool:
@@ -548,8 +548,8 @@ PROBES: dict[str, dict[str, Callable[[RunningTarget], bool]]] = {
         "password_on_user_path": roster_password_on_user_path,
         "note_lookup_by_query_id": roster_note_lookup_by_query_id,
         "note_edit_by_body_id": roster_note_edit_by_body_id,
-        "note_lookup_without_token": roster_note_lookup_without_token,
-        "note_lookup_exposes_to_anyone": roster_note_lookup_without_token,  # one flaw, seen by two checks
+        "note_edit_without_token": roster_note_edit_without_token,
+        "note_edit_answers_anyone": roster_note_edit_without_token,  # one flaw, seen by two checks
     },
     "role_desk": {
         "catalogue_delete_without_role": desk_catalogue_delete_without_role,

@@ -12,7 +12,7 @@ sign-up and login; the opaque token travels as `Authorization: Bearer`. The Open
     python -m tests.targets.team_roster.app --port 8005 --variant planted|clean
 
 Planted (see ground_truth.yaml): none of the four operations checks that the user it names is the caller, and the
-note lookup and edit take anyone's note id, and the lookup answers without a token too. Clean: naming another user
+note lookup and edit take anyone's note id, and the edit needs no token either. Clean: naming another user
 is a 403, whether or not that user exists; another user's note id is a 404, as an unknown one. Everything else is
 the same in both variants.
 """
@@ -192,8 +192,7 @@ def create_app(variant: str) -> WsgiApi:
 
     @api.route("/api/notes/lookup", methods=["GET"])
     def note_lookup(request: Request) -> Response:
-        anonymous = planted and not request.headers.get("Authorization")  # planted: no token needed
-        account = None if anonymous else caller(request)
+        account = caller(request)
         note_id = request.args.get("note_id", "")
         if not note_id:
             raise ApiError(400, "`note_id` is required")
@@ -201,7 +200,8 @@ def create_app(variant: str) -> WsgiApi:
 
     @api.route("/api/notes/edit", methods=["PUT"])
     def note_edit(request: Request) -> Response:
-        account = caller(request)
+        anonymous = planted and not request.headers.get("Authorization")  # planted: no token needed
+        account = None if anonymous else caller(request)
         body = json_object(request)
         found = notes_of(account, text(body, "note_id", max_length=64, required=True))  # planted: anyone's note
         title, note_text = text(body, "title", max_length=120), text(body, "text", max_length=4000)
