@@ -241,7 +241,7 @@ def test_the_profiles_export_section(tmp_path: Path, monkeypatch: pytest.MonkeyP
     with pytest.raises(ProfileError, match="did you mean 'operations'"):
         load_profile(path)
     path.write_text(PROFILE + "export:\n  operations: ['/fhir/$export']\n")
-    with pytest.raises(ProfileError, match="is not 'METHOD /path'"):
+    with pytest.raises(ProfileError, match="is not of the form 'METHOD /path'"):
         load_profile(path)
 
 
