@@ -23,7 +23,7 @@ def export_rows(results: Iterable[ResultRecord], text: Callable[[str], str]) -> 
         export = dict(result.export or {})
         skipped = result.outcome is Outcome.SKIP or (result.outcome is Outcome.ERROR and not export.get("verdict"))
         rows.append({
-            "operation": result.operation or "-",
+            "operation": result.operation if result.path not in ("", "-") else "-",
             "validator": export.get("validator") or result.variant or "-",
             "verdict": "skipped" if skipped else str(export.get("verdict") or result.outcome.value),
             "outcome": result.outcome.value,
