@@ -263,3 +263,30 @@ def test_report_rows_show_each_validators_verdict_and_a_skips_reason() -> None:
     assert rows[0]["reason"] == "the HAPI instance validator cannot run here: no JDK"
     assert rows[1]["first"] == first
     assert ResultRecord.from_dict(records[1].to_dict()).export == records[1].export
+
+
+# -- the check's own items and the validator's absence --------------------------------------------------------------
+def test_nothing_found_is_one_skip_that_counts_as_not_tested() -> None:
+    from fixtures.engine.checks import DoesNotApply
+    from fixtures.engine.plugin import NOT_APPLICABLE_MARK, _own_items
+
+    (param,) = _own_items(None, "fhir_export_valid", "no export operation found")  # type: ignore[arg-type]
+    names = [mark.name for mark in param.marks]
+    assert param.id == "none-found"
+    assert "skip" in names
+    assert NOT_APPLICABLE_MARK not in names
+    (param,) = _own_items(None, "fhir_export_valid", DoesNotApply("n/a"))  # type: ignore[arg-type]
+    assert NOT_APPLICABLE_MARK in [mark.name for mark in param.marks]
+
+
+def test_without_a_jdk_the_java_validator_says_why_and_validates_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fixtures.engine import fhir_validator
+
+    def no_jdk() -> Path:
+        raise fhir_validator.ValidatorUnavailable("no JDK 17+ (java and javac) found: set JAVA_HOME to one")
+
+    monkeypatch.setattr(fhir_validator, "find_jdk", no_jdk)
+    validator = fhir_validator.JavaValidator()
+    assert validator.unavailable() == "no JDK 17+ (java and javac) found: set JAVA_HOME to one"
+    with pytest.raises(fhir_validator.ValidatorUnavailable, match="no JDK"):
+        validator.validate(bundle())
