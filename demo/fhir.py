@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 FHIR_MEDIA_TYPE = "application/fhir+json"
 LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+MOOD_SNOMED = ("285854004", "Emotion (observable entity)")
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 DIARY_CODES = "https://mooddiary.example/fhir/CodeSystem/diary"
 DIARY_TAG_EXTENSION = "https://mooddiary.example/fhir/StructureDefinition/diary-tag"
@@ -103,7 +105,10 @@ def mood_observation(entry: MoodData, subject: str) -> dict[str, Any]:
         "status": "final",
         "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}],
         "code": {
-            "coding": [{"system": DIARY_CODES, "code": "mood-rating", "display": "Mood self-rating (1-10)"}],
+            "coding": [
+                {"system": SNOMED, "code": MOOD_SNOMED[0], "display": MOOD_SNOMED[1]},
+                {"system": DIARY_CODES, "code": "mood-rating", "display": "Mood self-rating (1-10)"},
+            ],
             "text": "Mood self-rating",
         },
         "subject": {"reference": subject},
@@ -191,3 +196,23 @@ def export_bundle(
         "timestamp": timestamp,
         "entry": entries,
     }
+
+
+# -- planted flaws (demo/flaws.py): what a careless export gets wrong -------------------------------------------
+def drop_observation_status(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The Observations without their required ``status`` (cardinality 1..1): a structural error."""
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == "Observation":
+            entry["resource"].pop("status", None)
+    return bundle
+
+
+def drop_loinc_system(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The Observations' LOINC codings without ``system``: a bare code whose code system nobody can tell."""
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "Observation":
+            for coding in resource["code"]["coding"]:
+                if coding.get("system") == LOINC:
+                    del coding["system"]
+    return bundle

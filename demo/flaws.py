@@ -24,6 +24,10 @@ FLAW_IDS: tuple[str, ...] = (
     "register_user_enumeration",
     "password_reset_user_enumeration",
     "password_reset_timing",
+    # -- the interoperable export (issue 19) --
+    "fhir_export_invalid_structure",
+    "fhir_export_missing_code_system",
+    "fhir_export_foreign_entry",
 )
 
 

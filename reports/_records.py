@@ -135,6 +135,8 @@ class ResultRecord:
     access: Mapping[str, Any] | None = field(default=None, hash=False)
     # the reads and logins a verdict rested on ("GET /notes/{note_id}", "login as user1"), for passes too
     proof: tuple[str, ...] = ()
+    # export checks: each validator's verdict, error count and first errors (the report's interoperable export)
+    export: Mapping[str, Any] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         # Guards against a caller that bypassed the types (a string where the enum belongs, a list for a tuple).
@@ -177,6 +179,8 @@ class ResultRecord:
             record["access"] = dict(self.access)
         if self.proof:
             record["proof"] = list(self.proof)
+        if self.export is not None:
+            record["export"] = dict(self.export)
         return record
 
     @classmethod
@@ -218,6 +222,7 @@ class ResultRecord:
             note=None if note is None else _text(raw, "note", where),
             access=dict(raw["access"]) if isinstance(raw.get("access"), Mapping) else None,
             proof=tuple(str(step) for step in raw.get("proof") or ()),
+            export=dict(raw["export"]) if isinstance(raw.get("export"), Mapping) else None,
             acceptance=_acceptance(raw.get("acceptance"), where),
             applies=applies,
         )

@@ -73,14 +73,21 @@ def build_router(flaws: Flaws) -> APIRouter:
     )
     def export_fhir(user: CurrentUser, session: DbSession) -> FhirResponse:
         profile = ensure_profile(session, user)
-        entries = session.scalars(
-            select(db.DiaryEntry).where(db.DiaryEntry.owner == user.sub).order_by(db.DiaryEntry.created_at)
-        ).all()
+        diary = select(db.DiaryEntry).order_by(db.DiaryEntry.created_at)
+        if not flaws.enabled("fhir_export_foreign_entry"):
+            diary = diary.where(db.DiaryEntry.owner == user.sub)
+        # FLAW fhir_export_foreign_entry: without the owner filter every user's diary entries join the bundle.
+        entries = session.scalars(diary).all()
         responses = session.scalars(
             select(db.QuestionnaireResponse)
             .where(db.QuestionnaireResponse.owner == user.sub)
             .order_by(db.QuestionnaireResponse.created_at)
         ).all()
-        return FhirResponse(fhir.export_bundle(profile, entries, responses))
+        bundle = fhir.export_bundle(profile, entries, responses)
+        if flaws.enabled("fhir_export_invalid_structure"):
+            bundle = fhir.drop_observation_status(bundle)  # FLAW: Observation.status (1..1) left out
+        if flaws.enabled("fhir_export_missing_code_system"):
+            bundle = fhir.drop_loinc_system(bundle)  # FLAW: LOINC codes without their code system
+        return FhirResponse(bundle)
 
     return router

@@ -86,10 +86,12 @@ def test_one_patient_and_every_reference_resolves_inside_the_bundle() -> None:
 
 
 def test_moods_are_survey_observations() -> None:
-    moods = [o for o in _resources(_bundle(), "Observation") if o["code"]["coding"][0]["system"] == fhir.DIARY_CODES]
+    moods = [o for o in _resources(_bundle(), "Observation") if o["code"]["coding"][-1]["system"] == fhir.DIARY_CODES]
     assert [o["valueInteger"] for o in moods] == [7, 3]
     first, second = moods
     assert first["status"] == "final"
+    assert first["code"]["coding"][0] == {"system": fhir.SNOMED, "code": "285854004",
+                                          "display": "Emotion (observable entity)"}
     assert first["category"][0]["coding"][0]["code"] == "survey"
     assert INSTANT.match(first["effectiveDateTime"])
     assert first["note"] == [{"text": "walked in the park"}]

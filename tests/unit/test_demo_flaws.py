@@ -23,6 +23,8 @@ CHECK_IDS = {
     "account_existence_timing",
     "function_level_access",
     "data_exposure",
+    "fhir_export_valid",
+    "fhir_export_own_data",
 }
 
 
