@@ -24,6 +24,10 @@ FLAW_IDS: tuple[str, ...] = (
     "register_user_enumeration",
     "password_reset_user_enumeration",
     "password_reset_timing",
+    # roles (issue 16)
+    "exercise_delete_without_role",
+    "therapist_reads_unassigned_patient",
+    "profile_role_escalation",
 )
 
 
