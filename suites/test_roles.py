@@ -38,6 +38,7 @@ from fixtures.api.access import (
     declared_requirement,
     learned_requirement,
     raw_operation,
+    role_order,
 )
 from fixtures.api.catalogue import OWN_ACCOUNT_SEGMENTS
 from fixtures.api.resources import norm
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
     from fixtures.engine.harness import Harness
     from fixtures.engine.http import Request
     from fixtures.identity import TestUser
-    from fixtures.target.profile import Profile
 
 ANONYMOUS = "anonymous"
 GONE = (404, 410)
@@ -65,12 +65,6 @@ _MARKER = "m"  # what replaces the `c` of a canary in a replayed write: `<canary
 
 
 # -- the access model (pure helpers; unit-tested in tests/unit/test_roles_logic.py) --------------------------------
-def role_order(profile: Profile) -> RoleOrder:
-    roles = profile.identity.roles
-    may_call = {role.name: frozenset(role.may_call) for role in roles if role.may_call}
-    return RoleOrder(tuple(profile.identity.role_names), may_call)
-
-
 def requirement_of(harness: Harness, op: Operation, order: RoleOrder) -> Requirement:
     document = harness.catalogue.document
     return declared_requirement(op.label, raw_operation(document, op.method, op.path), document, order,
