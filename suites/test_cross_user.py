@@ -28,7 +28,7 @@ import pytest
 
 from fixtures.analysis import compare
 from fixtures.analysis.idanalysis import ChosenValue, ObservedId, analyse_ids, is_integer_typed, without_chosen
-from fixtures.api.access import higher_role_users
+from fixtures.api.access import above_test_users, higher_role_users
 from fixtures.api.catalogue import OWN_ACCOUNT_SEGMENTS, VictimField, victim_fields
 from fixtures.api.datagen import SHORT_CANARY_LENGTH, OwnAccount, own_account, short_canary, with_current_password
 from fixtures.api.resources import ObjectField, ResourceModel, build_model, norm, object_fields
@@ -415,6 +415,7 @@ def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) 
         _read_as_higher_role(ctx, operation, variant)
         return
     attacker, victim = _pair(ctx, variant)
+    _for_higher_roles_only(ctx, operation)
     request, baseline = ctx.baseline(operation, victim)
     # the owner reads once more before the attack: what differs between its two reads (counters, last_seen) is masked
     again = ctx.send(request, bearer=ctx.token(victim), role="reference", actor=victim.key)
@@ -449,6 +450,15 @@ def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) 
         return
     ctx.note = (f"{attacker.key} got {response.status_code} for {victim.key}'s `{request.path}`, but the answer shows "
                 f"nothing of {victim.key}'s: no canary, no identifier, not {victim.key}'s own answer")
+
+
+def _for_higher_roles_only(ctx: CheckContext, op: Operation) -> None:
+    """Does not apply between test users where `op` declares a role above theirs: none of them can call it."""
+    requirement = above_test_users(ctx.harness.profile, ctx.harness.catalogue.document, op)
+    if requirement is not None:
+        not_applicable(f"`{op.label}` {requirement.describe()}, which the cross-user test users lack; the users of "
+                       "the higher roles try it on user1's data (variants `<role>-1->user1`), function_level_access "
+                       "tests who may call it")
 
 
 def _read_as_higher_role(ctx: CheckContext, op: Operation, variant: str) -> None:
