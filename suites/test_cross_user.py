@@ -415,8 +415,12 @@ def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) 
         _read_as_higher_role(ctx, operation, variant)
         return
     attacker, victim = _pair(ctx, variant)
-    _for_higher_roles_only(ctx, operation)
-    request, baseline = ctx.baseline(operation, victim)
+    higher = above_test_users(ctx.harness.profile, ctx.harness.catalogue.document, operation)
+    request, baseline = ctx.baseline(operation, victim, refused=higher is not None)
+    if higher is not None and not ctx.succeeded(baseline):  # let in: a missing role check, and the pair applies
+        not_applicable(f"`{operation.label}` {higher.describe()}, which the cross-user test users lack ({victim.key} "
+                       f"was refused: {baseline.status_code}); the users of the higher roles try it on user1's data "
+                       "(variants `<role>-1->user1`), function_level_access tests who may call it")
     # the owner reads once more before the attack: what differs between its two reads (counters, last_seen) is masked
     again = ctx.send(request, bearer=ctx.token(victim), role="reference", actor=victim.key)
     _no_server_error(again, operation, request.path, f"as its owner {victim.key}")
@@ -450,15 +454,6 @@ def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) 
         return
     ctx.note = (f"{attacker.key} got {response.status_code} for {victim.key}'s `{request.path}`, but the answer shows "
                 f"nothing of {victim.key}'s: no canary, no identifier, not {victim.key}'s own answer")
-
-
-def _for_higher_roles_only(ctx: CheckContext, op: Operation) -> None:
-    """Does not apply between test users where `op` declares a role above theirs: none of them can call it."""
-    requirement = above_test_users(ctx.harness.profile, ctx.harness.catalogue.document, op)
-    if requirement is not None:
-        not_applicable(f"`{op.label}` {requirement.describe()}, which the cross-user test users lack; the users of "
-                       "the higher roles try it on user1's data (variants `<role>-1->user1`), function_level_access "
-                       "tests who may call it")
 
 
 def _read_as_higher_role(ctx: CheckContext, op: Operation, variant: str) -> None:
