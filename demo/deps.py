@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Response, status
 from sqlalchemy.orm import Session
 
 from demo import db
@@ -37,6 +37,15 @@ NOT_FOUND_DETAIL = "Not Found"  # the same body as for an unknown route
 def not_found() -> HTTPException:
     """Unknown, foreign, deleted and malformed ids all get exactly this response."""
     return HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND_DETAIL)
+
+
+def delete_found(session: Session, row: object | None) -> Response:
+    """Delete a stored object that was found (404 when ``row`` is None) and answer 204."""
+    if row is None:
+        raise not_found()
+    session.delete(row)
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 def forbidden() -> HTTPException:

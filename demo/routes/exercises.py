@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from demo import db
 from demo.auth import CurrentUser, User
-from demo.deps import DbSession, is_uuid, not_found, required_roles, role_guard
+from demo.deps import DbSession, delete_found, is_uuid, not_found, required_roles, role_guard
 from demo.flaws import Flaws
 from demo.roles import ADMIN
 from demo.schemas import ExerciseIn, ExerciseOut
@@ -76,11 +76,6 @@ def build_router(flaws: Flaws) -> APIRouter:
     @router.delete("/{exercise_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**NOT_FOUND, **FORBIDDEN},
                    openapi_extra=admin_only)
     def delete_exercise(exercise_id: str, caller: Deleter, session: DbSession) -> Response:
-        row = find_exercise(session, exercise_id)
-        if row is None:
-            raise not_found()
-        session.delete(row)
-        session.commit()
-        return Response(status_code=status.HTTP_204_NO_CONTENT)
+        return delete_found(session, find_exercise(session, exercise_id))
 
     return router
