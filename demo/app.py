@@ -18,14 +18,16 @@ from demo.auth import JwksCache, TokenValidator
 from demo.db import create_db
 from demo.deps import NOT_FOUND_DETAIL
 from demo.keycloak_client import KeycloakClient
-from demo.routes import account, diary, insights, profile, questionnaires, reminders, system
+from demo.routes import account, care, diary, exercises, insights, profile, questionnaires, reminders, system
 from demo.settings import Settings
 
 log = logging.getLogger("demo")
 
 DESCRIPTION = """\
 Backend of MoodDiary, a digital health application (DiGA): patients keep a mood diary, answer the PHQ-9
-questionnaire, set reminders and export their data as FHIR R4.
+questionnaire, set reminders and export their data as FHIR R4. Therapists read the diaries of the patients in their
+care; administrators manage the exercise library and the accounts. Roles are the realm roles `therapist` and `admin`
+(an account with neither is a patient); operations that need one say so in `x-required-roles`.
 
 Authentication: OpenID Connect with Keycloak. Send the access token of the patient app as `Authorization: Bearer`.
 """
@@ -76,6 +78,6 @@ def create_app(
         issuer=settings.issuer, audience=settings.oidc_audience, keys=JwksCache(settings.jwks_url, http)
     )
     app.add_exception_handler(RequestValidationError, _path_errors_are_not_found)
-    for module in (system, profile, diary, questionnaires, reminders, insights, account):
+    for module in (system, profile, diary, questionnaires, reminders, insights, account, exercises, care):
         app.include_router(module.build_router(settings.flaws))
     return app

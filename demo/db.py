@@ -48,6 +48,7 @@ class Profile(Base):
     display_name: Mapped[str] = mapped_column(String(100))
     birth_year: Mapped[int | None] = mapped_column(Integer)
     therapy_goal: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16), default="patient")  # the token's role at the first request
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
@@ -98,6 +99,33 @@ class Reminder(Base):
     title: Mapped[str] = mapped_column(String(200))
     time_of_day: Mapped[str] = mapped_column(String(5))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CareAssignment(Base):
+    """A patient in a therapist's care: the therapist may read the patient's diary. Made by the clinic's
+    onboarding (operations), not through the API."""
+
+    __tablename__ = "care_assignments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    therapist_id: Mapped[str] = mapped_column(String(64), index=True)
+    patient_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Exercise(Base):
+    """An exercise of the shared library (psychoeducation, CBT worksheets): every user reads them, administrators
+    write them."""
+
+    __tablename__ = "exercises"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 

@@ -28,6 +28,10 @@ FLAW_IDS: tuple[str, ...] = (
     "fhir_export_invalid_structure",
     "fhir_export_missing_code_system",
     "fhir_export_foreign_entry",
+    # roles (issue 16)
+    "exercise_delete_without_role",
+    "therapist_reads_unassigned_patient",
+    "profile_role_escalation",
 )
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from demo import phq9
+from demo.roles import Role
 
 Tag = Annotated[str, Field(min_length=1, max_length=40)]
 Phq9Answer = Annotated[int, Field(ge=0, le=phq9.MAX_ITEM_SCORE)]
@@ -56,6 +57,7 @@ class ProfileOut(BaseModel):
     display_name: str
     birth_year: int | None
     therapy_goal: str | None
+    role: Role
     created_at: datetime
     updated_at: datetime
 
@@ -71,6 +73,16 @@ class ProfileUpdate(_Input):
         if value is not None and value > datetime.now(UTC).year:
             raise ValueError("birth_year lies in the future")
         return value
+
+
+class _ProfileUpdateLenient(ProfileUpdate):
+    """Only for the planted flaw profile_role_escalation: unknown fields are kept, not refused."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# named like the secure model, so that the OpenAPI document does not tell the variants apart
+ProfileUpdateLenient = create_model("ProfileUpdate", __base__=_ProfileUpdateLenient)
 
 
 class ConsentOut(BaseModel):
@@ -188,3 +200,35 @@ class TokenOut(BaseModel):
 
 class Message(BaseModel):
     detail: str
+
+
+# --- roles: therapists and administrators ---
+
+
+class AssignedPatientOut(BaseModel):
+    user_id: str
+    display_name: str
+    assigned_at: datetime
+
+
+class ExerciseIn(_Input):
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field(default="", max_length=20000)
+    duration_minutes: int = Field(ge=1, le=240)
+
+
+class ExerciseOut(BaseModel):
+    id: str
+    title: str
+    body: str
+    duration_minutes: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class AccountOut(BaseModel):
+    user_id: str
+    email: str | None
+    display_name: str
+    role: Role
+    created_at: datetime

@@ -7,7 +7,9 @@ deletes attack fresh objects only; those are deleted again as soon as the check 
 attacker planted in them does not turn up in later responses.
 
 Attacker/victim pairs are variants named `attacker->victim` over the first three test users (the default); with
-fewer users the pairs that need a missing user are skipped and say so.
+fewer users the pairs that need a missing user are skipped and say so. With roles (identity.roles), cross_user_read
+also tries the user of each higher role on user1's objects (`therapist-1->user1`): the harness never relates the two
+accounts, so user1's canary in its answer is a leak, unless the profile says the role sees every user's data.
 """
 
 from __future__ import annotations
@@ -26,16 +28,26 @@ import pytest
 
 from fixtures.analysis import compare
 from fixtures.analysis.idanalysis import ChosenValue, ObservedId, analyse_ids, is_integer_typed, without_chosen
+from fixtures.api.access import above_test_users, higher_role_users
 from fixtures.api.catalogue import OWN_ACCOUNT_SEGMENTS, VictimField, victim_fields
 from fixtures.api.datagen import SHORT_CANARY_LENGTH, OwnAccount, own_account, short_canary, with_current_password
 from fixtures.api.resources import ObjectField, ResourceModel, build_model, norm, object_fields
-from fixtures.engine.checks import CheckError, CheckItem, Failure, Severity, check, needs_authentication
+from fixtures.engine.checks import (
+    CheckError,
+    CheckItem,
+    Failure,
+    Severity,
+    check,
+    needs_authentication,
+    not_applicable,
+)
 from fixtures.engine.context import BaselineServerError, aimed_at, path_values, with_field
 from fixtures.engine.context import response_shape as _shape
 from fixtures.engine.http import Request
 from fixtures.engine.public import changed_apart_from_counters, object_reason, public_in, shared_reason, without
 from fixtures.engine.seeder import SeedError, fill_path, resource_prefixes, user_identifier
 from fixtures.engine.seeder import path_values as param_values
+from fixtures.identity.base import role_user_key
 
 if TYPE_CHECKING:
     import httpx
@@ -67,6 +79,12 @@ def parse_pair(variant: str) -> tuple[str, str]:
 
 
 PAIRS = ordered_pairs(PAIR_USERS)
+ROLE_VICTIM = PAIR_USERS[0]
+
+
+def role_pairs(roles: Sequence[str]) -> tuple[str, ...]:
+    """`<role user>->user1` for each of `roles` (higher roles whose user attacks the test users' objects)."""
+    return tuple(f"{role_user_key(role, 1)}->{ROLE_VICTIM}" for role in roles)
 
 
 def excerpt(text: str, needle: str, *, width: int = 40) -> str:
@@ -221,20 +239,23 @@ def split_variant(variant: str) -> tuple[str | None, str]:
 
 
 def cross_user_items(
-    in_scope: Callable[[Operation], bool], precondition: Callable[[Operation], str | None], kind: str
+    in_scope: Callable[[Operation], bool], precondition: Callable[[Operation], str | None], kind: str,
+    *, higher_roles: bool = False,
 ) -> Callable[[Harness], list[CheckItem]]:
     """The items of a cross-user check: every ordered pair for each operation whose path names an object or a user
     (`in_scope`), and for each body field or query parameter that names a user (a `body.username:...` variant) of
     the operations of the same `kind` (read, write, delete) whose path names neither and that need a credential
     (the attacker's credential is what the item is about: a public login's `username` names no victim), and for each
-    one that names an object the resource model knows (a `query.note_id:...` variant)."""
+    one that names an object the resource model knows (a `query.note_id:...` variant). With `higher_roles`, the
+    user of each higher role (`higher_role_users`) attacks user1 as well, on the operations in scope."""
     def items(harness: Harness) -> list[CheckItem]:
         model = build_model(harness.catalogue, harness.profile.recipes)
+        pairs = PAIRS + (role_pairs(higher_role_users(harness.profile)) if higher_roles else ())
         found = []
         for op in harness.catalogue.operations:
             if in_scope(op):
                 reason = precondition(op)
-                found += [CheckItem(op, pair, reason) for pair in PAIRS]
+                found += [CheckItem(op, pair, reason) for pair in pairs]
             elif _kind_of(op) == kind and op.needs_auth:  # a public sign-up's `username` is no victim
                 found += [CheckItem(op, variant) for variant in field_variants(op)]
                 found += [CheckItem(op, variant) for variant in object_variants(op, model)]
@@ -379,7 +400,7 @@ def _foreign_in(ctx: CheckContext, text: str, user: TestUser,
     "cross_user_read",
     title="User B can read user A's object",
     severity=Severity.HIGH,
-    items=cross_user_items(reads_objects, needs_authentication, "read"),
+    items=cross_user_items(reads_objects, needs_authentication, "read", higher_roles=True),
 )
 def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) -> None:
     named, variant = split_variant(variant)
@@ -390,8 +411,16 @@ def test_cross_user_read(operation: Operation, variant: str, ctx: CheckContext) 
         else:
             _named_read(ctx, operation, field, variant)
         return
+    if parse_pair(variant)[0] not in PAIR_USERS:
+        _read_as_higher_role(ctx, operation, variant)
+        return
     attacker, victim = _pair(ctx, variant)
-    request, baseline = ctx.baseline(operation, victim)
+    higher = above_test_users(ctx.harness.profile, ctx.harness.catalogue.document, operation)
+    request, baseline = ctx.baseline(operation, victim, refused=higher is not None)
+    if higher is not None and not ctx.succeeded(baseline):  # let in: a missing role check, and the pair applies
+        not_applicable(f"`{operation.label}` {higher.describe()}, which the cross-user test users lack ({victim.key} "
+                       f"was refused: {baseline.status_code}); the users of the higher roles try it on user1's data "
+                       "(variants `<role>-1->user1`), function_level_access tests who may call it")
     # the owner reads once more before the attack: what differs between its two reads (counters, last_seen) is masked
     again = ctx.send(request, bearer=ctx.token(victim), role="reference", actor=victim.key)
     _no_server_error(again, operation, request.path, f"as its owner {victim.key}")
@@ -433,6 +462,50 @@ def _judge_read(ctx: CheckContext, op: Operation, who: str, response: httpx.Resp
         return
     ctx.note = (f"{who} and got {response.status_code}, but the answer shows nothing of {victim.key}'s: no canary, "
                 f"no identifier, not {victim.key}'s own answer")
+
+
+def _read_as_higher_role(ctx: CheckContext, op: Operation, variant: str) -> None:
+    """The user of a higher role requests user1's object (or user1's data, where the path names the user). The
+    operation may be one user1 cannot call itself (a therapist's view of a patient), so there is no owner's read to
+    compare with: only user1's canary counts, which the answer can only hold if it is user1's data."""
+    attacker_key, victim_key = parse_pair(variant)
+    role_users = ctx.harness.identity.role_users.values()
+    attacker = next((user for users in role_users for user in users if user.key == attacker_key), None)
+    victim = ctx.user(victim_key)
+    if attacker is None or victim is None:
+        pytest.skip(f"no user {attacker_key if attacker is None else victim_key} in this run: the pair {variant} "
+                    "needs it")
+    shared = shared_reason(ctx.harness.profile, op.path)
+    if shared:
+        not_applicable(f"`{op.label}`: {shared}")
+    path = ctx.target_path(op, victim, fresh=False)
+    response = ctx.send(ctx.request_at(op, attacker, path), bearer=ctx.token(attacker), role="attack",
+                        actor=attacker.key)
+    _no_server_error(response, op, path, f"as {attacker.key}")
+    if response.status_code in (401, *VALIDATION_STATUSES):
+        pytest.skip(f"{attacker.key}'s request for {victim.key}'s `{path}` answered {response.status_code}: its "
+                    "credential or the request was not accepted, so the answer says nothing about access")
+    if not ctx.succeeded(response):
+        ctx.note = f"{attacker.key} was refused {victim.key}'s `{path}` ({response.status_code})"
+        return
+    text = _full_text(response)
+    public = public_in(ctx, response.text)  # objects everyone may read carry their owner's canary by design
+    unshared = without(text, public) if public else text
+    found = next((canary for canary, _short in owner_canaries(victim.canary, _object_canaries(ctx, victim))
+                  if canary in unshared), None)
+    if found is None:
+        ctx.note = (f"{attacker.key} got {response.status_code} for {victim.key}'s `{path}`, but the answer holds no "
+                    f"canary of {victim.key}'s")
+        return
+    raise Failure(
+        "User B can read user A's object",
+        f"`{op.label}`: {attacker.key} (a role above {victim.key}'s) requested {victim.key}'s `{path}` and got "
+        f"`{response.status_code} {response.reason_phrase}` containing {victim.key}'s canary: "
+        f"`{excerpt(text, found)}`. The harness never related the two accounts (no care relationship, team or "
+        "assignment), so the role reads the data of users it has nothing to do with; if it may by design, set "
+        "sees_all_users for the role (identity.roles)",
+        severity=Severity.HIGH,
+    )
 
 
 @check(

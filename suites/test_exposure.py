@@ -12,7 +12,8 @@ import json
 from typing import TYPE_CHECKING
 
 from fixtures.analysis import exposure
-from fixtures.engine.checks import CheckError, CheckItem, DoesNotApply, Failure, Severity, check
+from fixtures.api.access import above_test_users
+from fixtures.engine.checks import CheckError, CheckItem, DoesNotApply, Failure, Severity, check, not_applicable
 from fixtures.engine.public import public_in
 
 if TYPE_CHECKING:
@@ -89,7 +90,12 @@ def _as_other_user(ctx: CheckContext, op: Operation) -> tuple[Request, httpx.Res
     """The second test user's own successful request: its answer may hold only its own data (another user's
     objects on A's own ids are cross_user_read's question; their canaries in lists are cross_user_listing's)."""
     reader = ctx.users[1]
-    request, response = ctx.baseline(op, reader)
+    requirement = above_test_users(ctx.harness.profile, ctx.harness.catalogue.document, op)
+    request, response = ctx.baseline(op, reader, refused=requirement is not None)
+    if requirement is not None and not ctx.succeeded(response):  # let in: a missing role check shows here too
+        not_applicable(f"`{op.label}` {requirement.describe()}, which the test users lack: {reader.key} was refused "
+                       f"({response.status_code}), so it has no view of its own to look into (function_level_access "
+                       "tests who may call it)")
     return request, response, reader.key
 
 

@@ -38,6 +38,7 @@ from fixtures.api.access import (
     learned_requirement,
     raw_operation,
     requirement_in,
+    role_order,
 )
 from fixtures.api.catalogue import OWN_ACCOUNT_SEGMENTS
 from fixtures.api.resources import norm
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
     from fixtures.engine.harness import Harness
     from fixtures.engine.http import Request
     from fixtures.identity import TestUser
-    from fixtures.target.profile import Profile
 
 ANONYMOUS = "anonymous"
 GONE = (404, 410)
@@ -65,10 +65,6 @@ _MARKER = "m"  # what replaces the `c` of a canary in a replayed write: `<canary
 
 
 # -- the access model (pure helpers; unit-tested in tests/unit/test_roles_logic.py) --------------------------------
-def role_order(profile: Profile) -> RoleOrder:
-    return RoleOrder.of(profile.identity)
-
-
 def requirement_of(harness: Harness, op: Operation, order: RoleOrder) -> Requirement:
     return requirement_in(harness.catalogue.document, op.method, op.path, order, harness.profile.identity)
 

@@ -1,6 +1,10 @@
-"""The caller's profile and consents; user-scoped paths take the Keycloak user id (``sub``)."""
+"""The caller's profile and consents; user-scoped paths take the Keycloak user id (``sub``).
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: the body model of the profile update depends on a flaw switch and
+is chosen inside ``build_router``, so FastAPI must see real annotations.
+"""
+
+from typing import Any
 
 from fastapi import APIRouter
 from sqlalchemy import select
@@ -9,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from demo import db
 from demo.auth import CurrentUser, User
-from demo.deps import DbSession, is_uuid, not_found
+from demo.deps import DbSession, effective_role, is_uuid, not_found
 from demo.flaws import Flaws
-from demo.schemas import ConsentOut, ProfileOut, ProfileUpdate
+from demo.roles import RANK, token_role
+from demo.schemas import ConsentOut, ProfileOut, ProfileUpdate, ProfileUpdateLenient
 
 # Given at onboarding in the app (consent_type, version, granted).
 ONBOARDING_CONSENTS: tuple[tuple[str, str, bool], ...] = (
@@ -26,7 +31,8 @@ def ensure_profile(session: Session, user: User) -> db.Profile:
     profile = session.get(db.Profile, user.sub)
     if profile is not None:
         return profile
-    profile = db.Profile(user_id=user.sub, email=user.email, display_name=user.display_name)
+    profile = db.Profile(user_id=user.sub, email=user.email, display_name=user.display_name,
+                         role=token_role(user.claims))
     session.add(profile)
     session.add_all(
         db.Consent(user_id=user.sub, consent_type=kind, version=version, granted=granted)
@@ -47,25 +53,35 @@ def find_profile(session: Session, user_id: str) -> db.Profile | None:
     return session.get(db.Profile, user_id) if is_uuid(user_id) else None
 
 
-def _profile_out(profile: db.Profile) -> ProfileOut:
-    return ProfileOut.model_validate(profile, from_attributes=True)
+def _profile_out(profile: db.Profile, role: str | None = None) -> ProfileOut:
+    """The profile as the API shows it; ``role``: the caller's own role (another user's profile shows the stored
+    one)."""
+    out = ProfileOut.model_validate(profile, from_attributes=True)
+    return out.model_copy(update={"role": role}) if role else out
 
 
 def build_router(flaws: Flaws) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["profile"], responses={401: {"description": "Missing or invalid token"}})
+    escalation = flaws.enabled("profile_role_escalation")
+    UpdateBody: Any = ProfileUpdateLenient if escalation else ProfileUpdate
 
     @router.get("/me", response_model=ProfileOut)
     def get_my_profile(user: CurrentUser, session: DbSession) -> ProfileOut:
-        return _profile_out(ensure_profile(session, user))
+        profile = ensure_profile(session, user)
+        return _profile_out(profile, effective_role(session, user, flaws))
 
     @router.put("/me", response_model=ProfileOut)
-    def update_my_profile(body: ProfileUpdate, user: CurrentUser, session: DbSession) -> ProfileOut:
+    def update_my_profile(body: UpdateBody, user: CurrentUser, session: DbSession) -> ProfileOut:
         profile = ensure_profile(session, user)
         profile.display_name = body.display_name
         profile.birth_year = body.birth_year
         profile.therapy_goal = body.therapy_goal
+        requested = (body.model_extra or {}).get("role") if escalation else None
+        if isinstance(requested, str) and requested in RANK:
+            # FLAW profile_role_escalation: the update stores a role the client sends (and role checks honour it).
+            profile.role = requested
         session.commit()
-        return _profile_out(profile)
+        return _profile_out(profile, effective_role(session, user, flaws))
 
     @router.get("/users/{user_id}/profile", response_model=ProfileOut, responses={404: {"description": "Not found"}})
     def get_user_profile(user_id: str, user: CurrentUser, session: DbSession) -> ProfileOut:
@@ -78,7 +94,8 @@ def build_router(flaws: Flaws) -> APIRouter:
             profile = ensure_profile(session, user)
         if profile is None:
             raise not_found()
-        return _profile_out(profile)
+        own = profile.user_id == user.sub
+        return _profile_out(profile, effective_role(session, user, flaws) if own else None)
 
     @router.get(
         "/users/{user_id}/consents", response_model=list[ConsentOut], responses={404: {"description": "Not found"}}

@@ -61,16 +61,27 @@ def harness_leftovers(env: Environment) -> list[str]:
     return users + clients
 
 
-def auth_scan(staging: Staging, tmp_path: Path, *, flawed: bool) -> Scan:
+def auth_scan(staging: Staging, tmp_path: Path, *, flawed: bool, identity: str = "") -> Scan:
     """A scan limited to the authentication checks: the subject here is the run's clean-up, not the verdicts (the
     expired-token variant is left out: on the flawed demo it waits minutes past exp, see test_authentication_e2e)."""
-    return run_cli("run", "--profile", str(staging.profile(tmp_path, flawed=flawed)), "--", "-k",
+    return run_cli("run", "--profile", str(staging.profile(tmp_path, flawed=flawed, identity=identity)), "--", "-k",
                    "unauthenticated_access or (invalid_token and not expired)", out=tmp_path / "out",
                    env=staging.credentials())
 
 
+ROLES_IDENTITY = """identity:
+  users: 2
+  audience: diga-api
+  roles:
+    - patient
+    - {name: therapist, realm_roles: [therapist]}
+    - {name: admin, realm_roles: [admin]}
+"""
+
+
 def test_external_run_leaves_no_user_or_client(staging: Staging, tmp_path: Path) -> None:
-    scan = auth_scan(staging, tmp_path, flawed=False)
+    """Also the users keycloak_admin creates for the further roles, with the demo realm's realm roles."""
+    scan = auth_scan(staging, tmp_path, flawed=False, identity=ROLES_IDENTITY)
     assert scan.exit_code == 0, scan.console[-3000:]
     assert harness_leftovers(staging.env) == []
     assert scan.findings["run"]["users"] == 2

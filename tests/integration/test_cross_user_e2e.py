@@ -19,6 +19,8 @@ CROSS_USER_CHECKS = (
 )
 STATE_CHECKS = ("cross_user_read", "cross_user_write", "cross_user_delete")
 PAIRS = {"user2->user1", "user3->user1", "user1->user2", "user3->user2", "user1->user3", "user2->user3"}
+# the demo's higher roles (identity.roles) read user1's objects as well (tests/integration/test_roles_e2e.py)
+ROLE_PAIRS = {"therapist-1->user1", "admin-1->user1"}
 
 
 def results(scan: Scan, *checks: str) -> list[dict[str, Any]]:
@@ -37,11 +39,15 @@ def test_each_planted_flaw_is_found(demo_scan: Scan, flaw: dict[str, str]) -> No
     assert (flaw["check"], flaw["method"], flaw["path"]) in fails, demo_scan.console[-3000:]
 
 
-@pytest.mark.parametrize("flaw", ground_truth(*STATE_CHECKS), ids=lambda flaw: flaw["id"])
+# a therapist's read of a patient it does not care for: only the higher role can call it (test_roles_e2e.py)
+BETWEEN_PATIENTS = [flaw for flaw in ground_truth(*STATE_CHECKS) if flaw["id"] != "therapist_reads_unassigned_patient"]
+
+
+@pytest.mark.parametrize("flaw", BETWEEN_PATIENTS, ids=lambda flaw: flaw["id"])
 def test_a_cross_user_flaw_is_found_for_every_ordered_pair_of_users(demo_scan: Scan, flaw: dict[str, str]) -> None:
     found = {r["variant"] for r in results(demo_scan, flaw["check"])
              if (r["method"], r["path"]) == (flaw["method"], flaw["path"]) and r["outcome"] == "fail"}
-    assert found == PAIRS
+    assert found - ROLE_PAIRS == PAIRS
 
 
 def test_no_false_finding_on_the_secure_demo(secure_scan: Scan) -> None:
@@ -59,9 +65,12 @@ def test_no_error_on_the_demo(demo_scan: Scan) -> None:
 def test_nine_in_ten_item_operations_get_a_verdict(scan_name: str, request: pytest.FixtureRequest) -> None:
     scan: Scan = request.getfixturevalue(scan_name)
     by_operation: dict[tuple[str, str], list[str]] = {}
+    # items that do not apply (objects only a higher role creates, operations only a higher role calls) need none
     for r in results(scan, *STATE_CHECKS):
-        by_operation.setdefault((r["method"], r["path"]), []).append(r["outcome"])
-    items = item_operations(scan)
+        if r.get("applies", True):
+            by_operation.setdefault((r["method"], r["path"]), []).append(r["outcome"])
+    items = {op for op in item_operations(scan) if op in by_operation or not any(
+        (r["method"], r["path"]) == op for r in results(scan, *STATE_CHECKS))}
     assert items
     judged = [op for op in items if by_operation.get(op) and all(o in ("pass", "fail") for o in by_operation[op])]
     assert len(judged) >= 0.9 * len(items), sorted(items - set(judged))
@@ -76,7 +85,8 @@ def test_every_in_scope_operation_has_an_item(demo_scan: Scan) -> None:
         for r in results(demo_scan, check):
             variants.setdefault((r["method"], r["path"]), set()).add(r["variant"])
         assert variants, check
-        assert all(found == PAIRS for found in variants.values()), (check, variants)
+        expected = PAIRS | ROLE_PAIRS if check == "cross_user_read" else PAIRS
+        assert all(found == expected for found in variants.values()), (check, variants)
 
 
 def test_skips_say_why(demo_scan: Scan, secure_scan: Scan) -> None:

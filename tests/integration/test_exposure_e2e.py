@@ -38,8 +38,9 @@ def test_every_operation_is_called_anonymously_and_read_only_ones_as_another_use
     other_user = [r for r in results if r["variant"] == "other_user"]
     assert other_user
     assert all(r["method"] == "GET" for r in other_user)
-    decided = [r for r in results if r["outcome"] in ("pass", "fail")]
-    assert len(decided) >= 0.9 * len(results), [r["reason"] for r in results if r["outcome"] == "skip"]
+    applying = [r for r in results if r.get("applies", True)]  # not: operations and objects of a higher role only
+    decided = [r for r in applying if r["outcome"] in ("pass", "fail")]
+    assert len(decided) >= 0.9 * len(applying), [r["reason"] for r in applying if r["outcome"] == "skip"]
 
 
 def test_the_secure_demo_exposes_nothing(secure_scan: Scan) -> None:

@@ -250,3 +250,14 @@ def test_an_operation_cannot_be_public_and_assumed_protected():
     with pytest.raises(ValidationError, match="listed in public_operations and in assume_protected"):
         AuthSettings(public_operations=["GET /a"], assume_protected=["GET /a"])
     assert AuthSettings(assume_protected="all").assume_protected == "all"
+
+
+def test_the_collections_own_id_after_a_user_collection_names_a_user():
+    from fixtures.api.catalogue import _generic_user_id
+
+    assert _generic_user_id("/v1/therapist/patients/{patient_id}/diary-entries", "patient_id")
+    assert _generic_user_id("/teams/{team_id}/members/{memberId}", "memberId")
+    assert _generic_user_id("/users/{id}", "id")
+    assert not _generic_user_id("/teams/{team_id}/members/{member_id}", "team_id")
+    assert not _generic_user_id("/patients/{record_id}", "record_id")
+    assert not _generic_user_id("/notes/{note_id}", "note_id")

@@ -22,6 +22,7 @@ CHECK_IDS = {
     "account_existence_leak",
     "account_existence_timing",
     "function_level_access",
+    "mass_assignment",
     "data_exposure",
     "fhir_export_valid",
     "fhir_export_own_data",

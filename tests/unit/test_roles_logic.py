@@ -158,3 +158,29 @@ def test_access_survives_findings_json() -> None:
     original = record("GET /x", "patient", {"roles": ["patient", "staff"], "requires": "staff", "seen": {}})
     assert ResultRecord.from_dict(original.to_dict()).access == original.access
     assert "access" not in ResultRecord(check="c", outcome=Outcome.PASS).to_dict()
+
+
+# -- a higher role's user as attacker on the test users' objects (cross_user_read) ---------------------------------
+class _Profile:
+    def __init__(self, identity: IdentitySettings) -> None:
+        self.identity = identity
+
+
+def higher(**roles: Any) -> list[str]:
+    from fixtures.api.access import higher_role_users
+
+    return higher_role_users(_Profile(tokens_identity(**roles)))  # type: ignore[arg-type]
+
+
+def test_higher_roles_attack_the_test_users_unless_they_see_everyone_by_design() -> None:
+    from suites.test_cross_user import role_pairs
+
+    assert higher() == []
+    assert higher(roles=["patient", {"name": "therapist", "tokens": ["${T}"]},
+                         {"name": "admin", "tokens": ["${A}"]}]) == ["therapist", "admin"]
+    assert higher(roles=["patient", {"name": "therapist", "tokens": ["${T}"], "sees_all_users": True},
+                         {"name": "admin", "tokens": ["${A}"]}]) == ["admin"]
+    # with may_call, only roles that may call the test users' operations are above them
+    assert higher(roles=["patient", {"name": "therapist", "tokens": ["${T}"], "may_call": ["patient"]},
+                         {"name": "auditor", "tokens": ["${A}"], "may_call": ["auditor"]}]) == ["therapist"]
+    assert role_pairs(["therapist", "admin"]) == ("therapist-1->user1", "admin-1->user1")
