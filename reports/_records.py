@@ -135,6 +135,9 @@ class ResultRecord:
     access: Mapping[str, Any] | None = field(default=None, hash=False)
     # the reads and logins a verdict rested on ("GET /notes/{note_id}", "login as user1"), for passes too
     proof: tuple[str, ...] = ()
+    # idp checks: the settings judged, each {check, name, value, limit, requirement, ok, mode} (the report's
+    # "Identity provider" table)
+    settings: tuple[Mapping[str, Any], ...] = field(default=(), hash=False)
 
     def __post_init__(self) -> None:
         # Guards against a caller that bypassed the types (a string where the enum belongs, a list for a tuple).
@@ -177,6 +180,8 @@ class ResultRecord:
             record["access"] = dict(self.access)
         if self.proof:
             record["proof"] = list(self.proof)
+        if self.settings:
+            record["settings"] = [dict(setting) for setting in self.settings]
         return record
 
     @classmethod
@@ -218,6 +223,7 @@ class ResultRecord:
             note=None if note is None else _text(raw, "note", where),
             access=dict(raw["access"]) if isinstance(raw.get("access"), Mapping) else None,
             proof=tuple(str(step) for step in raw.get("proof") or ()),
+            settings=tuple(dict(setting) for setting in raw.get("settings") or () if isinstance(setting, Mapping)),
             acceptance=_acceptance(raw.get("acceptance"), where),
             applies=applies,
         )
