@@ -29,6 +29,7 @@ import pytest
 
 from fixtures.analysis import realm_audit as ra
 from fixtures.analysis.forged_tokens import decode_unverified
+from fixtures.api import account_flows as af
 from fixtures.api.catalogue import Operation
 from fixtures.engine.checks import CheckError, CheckItem, DoesNotApply, Failure, Severity, check
 from fixtures.errors import DigasecError
@@ -67,6 +68,8 @@ def idp_items(check_id: str) -> Any:
         made = [CheckItem(_synthetic("GET", "/admin/realms/{realm}", "Keycloak's admin API"), ra.CONFIGURATION,
                           None if admin else "the realm's configuration needs Keycloak admin rights (identity "
                                              f"provider {harness.source.name} has none); see the behaviour item")]
+        if check_id == "idp_password_policy":
+            made += _registration_items(harness)
         if check_id in BEHAVIOUR_CHECKS:
             reason = None
             if check_id == "idp_brute_force" and not harness.profile.idp.behaviour:
@@ -76,6 +79,18 @@ def idp_items(check_id: str) -> Any:
         return made
 
     return items
+
+
+def _registration_items(harness: Harness) -> list[CheckItem]:
+    """One `behaviour` item per open registration (the backend's or Keycloak's form): a weak password must be
+    refused. Blocked as the account-existence checks' registrations are (the accounts must be removable)."""
+    from suites.test_account_existence import flows_of, support_of
+
+    if not harness.profile.idp.behaviour:
+        return []
+    support = support_of(harness)
+    return [CheckItem(flow.operation, ra.BEHAVIOUR, af.flow_blocker(flow, support))
+            for flow in flows_of(harness).values() if flow.kind == "registration"]
 
 
 def _audit_input(ctx: CheckContext) -> dict[str, Any]:
@@ -106,6 +121,9 @@ def _verdict(ctx: CheckContext, settings: list[ra.Setting], title: str, severity
 @check("idp_password_policy", title="The realm's password policy is weaker than a DiGA needs",
        severity=Severity.MEDIUM, items=idp_items("idp_password_policy"))
 def test_idp_password_policy(operation: Operation, variant: str, ctx: CheckContext) -> None:
+    if variant == ra.BEHAVIOUR:
+        _weak_password_behaviour(ctx, operation)
+        return
     audit, limits = _configured(ctx)
     _verdict(ctx, ra.audit_password_policy(audit["realm"], limits),
              "The realm's password policy is weaker than a DiGA needs", Severity.MEDIUM)
@@ -169,6 +187,49 @@ def test_idp_client_hardening(operation: Operation, variant: str, ctx: CheckCont
     _verdict(ctx, settings, "A client of the realm allows a weak OAuth flow", Severity.MEDIUM)
 
 
+# -- a weak password, by behaviour ---------------------------------------------------------------------------------
+WEAK_TITLE = "An open registration accepts a weak password"
+
+
+def weak_password(limits: ra.Limits) -> str:
+    """Lower-case letters and digits, one character shorter than the policy's minimum length (at least 6)."""
+    return ("digasec1" * 16)[:max(6, limits.password_min_length - 1)]
+
+
+def _weak_password_behaviour(ctx: CheckContext, operation: Operation) -> None:
+    """Register a fresh account with a strong password (the baseline), then one with a weak password; the weak one
+    is accepted when the answer says success and its account then logs in with it. Both are deleted again."""
+    from suites.test_account_existence import _probe, flows_of
+
+    flow = flows_of(ctx.harness)[operation.label]
+    weak = weak_password(ctx.harness.profile.idp)
+    ctx.harness.redactor.add_secret(weak, "password:weak")
+    with _probe(ctx, flow) as probe:
+        probe.baseline()
+        probe.accounts.new_password = weak
+        answer = probe.send(af.UNKNOWN).response
+        account = probe.accounts.registered[-1]
+        refused = answer.status_code >= 400 or af.says_failure(answer.text)
+        logged_in = not refused and _logs_in(ctx, account, weak)
+    seen = "refused" if refused else ("accepted: the account logs in with it" if logged_in else
+                                      "answered as accepted, but the account does not log in with it")
+    ctx.settings = [ra.Setting("idp_password_policy", f"registration with a {len(weak)}-character password",
+                               seen, "refused", "TR-03161 O.Pass_1", not logged_in, ra.BEHAVIOUR).to_dict()]
+    ctx.note = f"judged by behaviour: `{operation.label}` with a {len(weak)}-character password: {seen}; {ctx.note}"
+    if logged_in:
+        raise Failure(WEAK_TITLE, f"`{operation.label}` registered an account with a {len(weak)}-character password "
+                                  f"of lower-case letters and digits (HTTP {answer.status_code}), and it logs in with "
+                                  "it", severity=Severity.MEDIUM)
+
+
+def _logs_in(ctx: CheckContext, account: TestUser, password: str) -> bool:
+    """Whether Keycloak gives the registered account a token for `password` (by e-mail, then by username)."""
+    if not ctx.harness.identity.clients.main:
+        return False
+    return any(_login(ctx, account, password, "proof", name=name).is_success
+               for name in dict.fromkeys((account.email, account.username)) if name)
+
+
 # -- the lockout, by behaviour ---------------------------------------------------------------------------------------
 LOCK_TITLE = "The realm does not stop password guessing"
 LOCK_VISIBLE_TITLE = "A locked account answers differently from a wrong password"
@@ -229,10 +290,10 @@ def _unlocked(ctx: CheckContext, user: TestUser) -> str:
     return "the lock was cleared, but the correct password was still refused"
 
 
-def _login(ctx: CheckContext, user: TestUser, password: str, role: str) -> httpx.Response:
+def _login(ctx: CheckContext, user: TestUser, password: str, role: str, *, name: str = "") -> httpx.Response:
     env = ctx.harness.env
-    form = {"grant_type": "password", "client_id": ctx.harness.identity.clients.main, "username": user.username,
-            "password": password, "scope": "openid"}
+    form = {"grant_type": "password", "client_id": ctx.harness.identity.clients.main,
+            "username": name or user.username, "password": password, "scope": "openid"}
     response, exchange, _elapsed = ctx.send_url("POST", f"{env.keycloak_url}/realms/{env.realm}/protocol/"
                                                 "openid-connect/token", data=form, record=False)
     ctx.exchanges.append(dataclasses.replace(exchange, role=role, actor=user.key))
