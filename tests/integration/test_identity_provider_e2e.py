@@ -95,3 +95,11 @@ def test_a_realm_created_with_no_options_lists_the_defaults_a_diga_must_change(s
         ("idp_audit_events", "eventsEnabled (login events stored)"), ("idp_audit_events", "adminEventsEnabled"),
     }, failing
     assert all(requirement.startswith("TR-03161") for requirement in failing.values())
+
+
+def test_the_report_has_the_identity_provider_table(demo_scan: Scan) -> None:
+    report = (demo_scan.out / "report.html").read_text(encoding="utf-8")
+    section = report[report.index('id="identity-provider"'):]
+    assert "passwordPolicy length" in section
+    assert "bruteForceProtected" in section
+    assert "TR-03161 O.Pass_1" in section
