@@ -36,6 +36,8 @@ from fixtures.errors import DigasecError
 from fixtures.identity.base import REGISTER
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import httpx
 
     from fixtures.engine.context import CheckContext
@@ -49,6 +51,13 @@ CONFIGURATION_CHECKS = ("idp_password_policy", "idp_brute_force", "idp_mfa", "id
                         "idp_audit_events", "idp_client_hardening")
 BEHAVIOUR_CHECKS = ("idp_brute_force", "idp_token_lifetime")
 _audit_cache: dict[int, dict[str, Any]] = {}
+POLICY_TITLE = "The realm's password policy is weaker than a DiGA needs"
+LOCK_TITLE = "The realm does not stop password guessing"
+MFA_TITLE = "The realm does not require a second factor where a DiGA needs one"
+LIFETIME_TITLE = "Tokens or sessions live longer than a DiGA allows"
+EVENTS_TITLE = "The realm does not record the events a DiGA must keep"
+CLIENT_TITLE = "A client of the realm allows a weak OAuth flow"
+ESTABLISHED_TITLE = "Tokens are issued by the backend itself, not by an established identity provider"
 
 
 def _synthetic(method: str, path: str, why: str) -> Operation:
@@ -56,7 +65,7 @@ def _synthetic(method: str, path: str, why: str) -> Operation:
                      parameters=(), body_schema=None, body_media_type=None)
 
 
-def idp_items(check_id: str) -> Any:
+def idp_items(check_id: str) -> Callable[[Harness], list[CheckItem] | DoesNotApply]:
     """The items of one idp check: `configuration` (the admin API's realm) and, for the checks that have one,
     `behaviour` (Keycloak's token endpoint). Without a Keycloak in the run the check does not apply."""
 
@@ -118,7 +127,7 @@ def _verdict(ctx: CheckContext, settings: list[ra.Setting], title: str, severity
 
 
 # -- configuration checks ------------------------------------------------------------------------------------------
-@check("idp_password_policy", title="The realm's password policy is weaker than a DiGA needs",
+@check("idp_password_policy", title=POLICY_TITLE,
        severity=Severity.MEDIUM, items=idp_items("idp_password_policy"))
 def test_idp_password_policy(operation: Operation, variant: str, ctx: CheckContext) -> None:
     if variant == ra.BEHAVIOUR:
@@ -126,30 +135,30 @@ def test_idp_password_policy(operation: Operation, variant: str, ctx: CheckConte
         return
     audit, limits = _configured(ctx)
     _verdict(ctx, ra.audit_password_policy(audit["realm"], limits),
-             "The realm's password policy is weaker than a DiGA needs", Severity.MEDIUM)
+             POLICY_TITLE, Severity.MEDIUM)
 
 
-@check("idp_brute_force", title="The realm does not stop password guessing", severity=Severity.HIGH,
+@check("idp_brute_force", title=LOCK_TITLE, severity=Severity.HIGH,
        items=idp_items("idp_brute_force"))
 def test_idp_brute_force(operation: Operation, variant: str, ctx: CheckContext) -> None:
     if variant == ra.BEHAVIOUR:
         _lockout_behaviour(ctx)
         return
     audit, limits = _configured(ctx)
-    _verdict(ctx, ra.audit_brute_force(audit["realm"], limits), "The realm does not stop password guessing",
+    _verdict(ctx, ra.audit_brute_force(audit["realm"], limits), LOCK_TITLE,
              Severity.HIGH)
 
 
-@check("idp_mfa", title="The realm does not require a second factor where a DiGA needs one",
+@check("idp_mfa", title=MFA_TITLE,
        severity=Severity.MEDIUM, items=idp_items("idp_mfa"))
 def test_idp_mfa(operation: Operation, variant: str, ctx: CheckContext) -> None:
     audit, limits = _configured(ctx)
     factor = ra.second_factor(audit["executions"], audit["required_actions"])
-    _verdict(ctx, ra.audit_mfa(factor, limits), "The realm does not require a second factor where a DiGA needs one",
+    _verdict(ctx, ra.audit_mfa(factor, limits), MFA_TITLE,
              Severity.MEDIUM)
 
 
-@check("idp_token_lifetime", title="Tokens or sessions live longer than a DiGA allows", severity=Severity.MEDIUM,
+@check("idp_token_lifetime", title=LIFETIME_TITLE, severity=Severity.MEDIUM,
        items=idp_items("idp_token_lifetime"))
 def test_idp_token_lifetime(operation: Operation, variant: str, ctx: CheckContext) -> None:
     limits: ra.Limits = ctx.harness.profile.idp
@@ -167,24 +176,24 @@ def test_idp_token_lifetime(operation: Operation, variant: str, ctx: CheckContex
     else:
         audit, limits = _configured(ctx)
         settings = ra.audit_token_lifetime(audit["realm"], audit["clients"], limits, ctx.harness.identity.run_tag)
-    _verdict(ctx, settings, "Tokens or sessions live longer than a DiGA allows", Severity.MEDIUM)
+    _verdict(ctx, settings, LIFETIME_TITLE, Severity.MEDIUM)
 
 
-@check("idp_audit_events", title="The realm does not record the events a DiGA must keep", severity=Severity.MEDIUM,
+@check("idp_audit_events", title=EVENTS_TITLE, severity=Severity.MEDIUM,
        items=idp_items("idp_audit_events"))
 def test_idp_audit_events(operation: Operation, variant: str, ctx: CheckContext) -> None:
     audit, limits = _configured(ctx)
-    _verdict(ctx, ra.audit_events(audit["realm"], limits), "The realm does not record the events a DiGA must keep",
+    _verdict(ctx, ra.audit_events(audit["realm"], limits), EVENTS_TITLE,
              Severity.MEDIUM)
 
 
-@check("idp_client_hardening", title="A client of the realm allows a weak OAuth flow", severity=Severity.MEDIUM,
+@check("idp_client_hardening", title=CLIENT_TITLE, severity=Severity.MEDIUM,
        items=idp_items("idp_client_hardening"))
 def test_idp_client_hardening(operation: Operation, variant: str, ctx: CheckContext) -> None:
     audit, _limits = _configured(ctx)
     settings = ra.audit_clients(audit["realm"], audit["clients"], ctx.harness.profile.environment,
                                 ctx.harness.identity.run_tag)
-    _verdict(ctx, settings, "A client of the realm allows a weak OAuth flow", Severity.MEDIUM)
+    _verdict(ctx, settings, CLIENT_TITLE, Severity.MEDIUM)
 
 
 # -- a weak password, by behaviour ---------------------------------------------------------------------------------
@@ -231,7 +240,6 @@ def _logs_in(ctx: CheckContext, account: TestUser, password: str) -> bool:
 
 
 # -- the lockout, by behaviour ---------------------------------------------------------------------------------------
-LOCK_TITLE = "The realm does not stop password guessing"
 LOCK_VISIBLE_TITLE = "A locked account answers differently from a wrong password"
 
 
@@ -321,7 +329,7 @@ def established_items(harness: Harness) -> list[CheckItem] | DoesNotApply:
     return [CheckItem(_synthetic("GET", "/", "the tokens the backend issues"), "token_issuer")]
 
 
-@check("idp_established", title="Tokens are issued by the backend itself, not by an established identity provider",
+@check("idp_established", title=ESTABLISHED_TITLE,
        severity=Severity.INFO, items=established_items)
 def test_idp_established(operation: Operation, variant: str, ctx: CheckContext) -> None:
     user = ctx.users[0]
@@ -332,7 +340,7 @@ def test_idp_established(operation: Operation, variant: str, ctx: CheckContext) 
                                "DiGAV Anl. 1 DS 13", not ctx.harness.profile.idp.require_established,
                                ra.BEHAVIOUR).to_dict()]
     if ctx.harness.profile.idp.require_established:
-        raise Failure("Tokens are issued by the backend itself, not by an established identity provider",
+        raise Failure(ESTABLISHED_TITLE,
                       ctx.note, severity=Severity.MEDIUM)
 
 
