@@ -163,3 +163,9 @@ def test_overlay_merges_clients_by_id_and_adds_new_ones() -> None:
     assert merged["clients"][0] == {"clientId": "app", "publicClient": True, "attributes": {"a": "1", "b": "3"}}
     assert merged["clients"][1] == {"clientId": "new", "publicClient": False}
     assert realm["clients"][0]["attributes"] == {"a": "1", "b": "2"}  # the file's representation is not changed
+
+
+def test_otp_in_the_flow_without_its_setup_action_is_not_offered() -> None:
+    factor = ra.second_factor(BROWSER_FLOW, [{**TOTP_ACTION[0], "enabled": False}])
+    assert not factor.offered
+    assert ra.second_factor(BROWSER_FLOW, [{"alias": "webauthn-register", "enabled": True}]).offered is False
