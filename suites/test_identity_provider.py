@@ -74,9 +74,10 @@ def idp_items(check_id: str) -> Callable[[Harness], list[CheckItem] | DoesNotApp
             return DoesNotApply("the run has no Keycloak (no keycloak section in the profile): there is no realm to "
                                 "audit; idp_established says who issued the tokens")
         admin = harness.identity.can("admin")
+        reason = None if admin else (f"the realm's configuration needs Keycloak admin rights (identity provider "
+                                     f"{harness.source.name} has none)")
         made = [CheckItem(_synthetic("GET", "/admin/realms/{realm}", "Keycloak's admin API"), ra.CONFIGURATION,
-                          None if admin else "the realm's configuration needs Keycloak admin rights (identity "
-                                             f"provider {harness.source.name} has none); see the behaviour item")]
+                          reason)]
         if check_id == "idp_password_policy":
             made += _registration_items(harness)
         if check_id in BEHAVIOUR_CHECKS:
