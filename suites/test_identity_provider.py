@@ -21,6 +21,7 @@ from outside; its note names the issuer and algorithm seen (a pass unless the pr
 from __future__ import annotations
 
 import dataclasses
+import json
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from fixtures.analysis.forged_tokens import decode_unverified
 from fixtures.api import account_flows as af
 from fixtures.api.catalogue import Operation
 from fixtures.engine.checks import CheckError, CheckItem, DoesNotApply, Failure, Severity, check
+from fixtures.engine.http import Exchange
 from fixtures.errors import DigasecError
 from fixtures.identity.base import REGISTER
 
@@ -117,12 +119,21 @@ def _configured(ctx: CheckContext) -> tuple[dict[str, Any], ra.Limits]:
     return _audit_input(ctx), ctx.harness.profile.idp
 
 
-def _verdict(ctx: CheckContext, settings: list[ra.Setting], title: str, severity: Severity) -> None:
-    """Record the settings for the report; a Failure naming every setting that is not ok."""
+def _verdict(ctx: CheckContext, settings: list[ra.Setting], title: str, severity: Severity, *,
+             read: str = "") -> None:
+    """Record the settings for the report; a Failure naming every setting that is not ok. `read` names what was
+    read (default: the realm through the admin API); the evidence is that read with the judged values only (the
+    realm's representation itself holds client secrets)."""
     ctx.settings = [setting.to_dict() for setting in settings]
     bad = ra.failing(settings)
     mode = settings[0].mode if settings else ra.CONFIGURATION
     ctx.note = f"judged by {mode}: {len(settings)} settings"
+    env = ctx.harness.env
+    request = read or (f"GET {env.keycloak_url}/admin/realms/{env.realm} (with its clients, browser flow and "
+                       "required actions) HTTP/1.1")
+    values = json.dumps({setting.name: setting.value for setting in settings}, indent=2)
+    ctx.exchanges.append(Exchange(request, f"HTTP/1.1 200 OK (the judged values)\n\n{values}", 200, role="proof",
+                                  actor="keycloak admin" if not read else ""))
     if bad:
         raise Failure(title, "; ".join(setting.describe() for setting in bad), severity=severity)
 
@@ -173,10 +184,11 @@ def test_idp_token_lifetime(operation: Operation, variant: str, ctx: CheckContex
         if seen is None:
             pytest.skip(f"{user.key}'s access token has no exp or iat claim")
         ctx.proof_steps.append(f"login as {user.key}")
-        settings = [seen]
-    else:
-        audit, limits = _configured(ctx)
-        settings = ra.audit_token_lifetime(audit["realm"], audit["clients"], limits, ctx.harness.identity.run_tag)
+        read = f"login as {user.key} (the identity source's token; its claims iat {claims['iat']}, exp {claims['exp']})"
+        _verdict(ctx, [seen], LIFETIME_TITLE, Severity.MEDIUM, read=read)
+        return
+    audit, limits = _configured(ctx)
+    settings = ra.audit_token_lifetime(audit["realm"], audit["clients"], limits, ctx.harness.identity.run_tag)
     _verdict(ctx, settings, LIFETIME_TITLE, Severity.MEDIUM)
 
 
