@@ -169,3 +169,24 @@ def test_otp_in_the_flow_without_its_setup_action_is_not_offered() -> None:
     factor = ra.second_factor(BROWSER_FLOW, [{**TOTP_ACTION[0], "enabled": False}])
     assert not factor.offered
     assert ra.second_factor(BROWSER_FLOW, [{"alias": "webauthn-register", "enabled": True}]).offered is False
+
+
+def test_settings_travel_in_the_result_record_and_fill_the_report_table() -> None:
+    from reports import Outcome, ResultRecord
+    from reports._identity import identity_settings
+
+    rows = tuple(setting.to_dict() for setting in ra.audit_brute_force(HARDENED, LIMITS))
+    record = ResultRecord(check="idp_brute_force", method="GET", path="/admin/realms/{realm}",
+                          variant=ra.CONFIGURATION, outcome=Outcome.PASS, settings=rows)
+    again = ResultRecord.from_dict(record.to_dict())
+    assert again.settings == rows
+    assert "settings" not in ResultRecord(check="x", method="GET", path="/", variant=None,
+                                          outcome=Outcome.PASS).to_dict()
+    failing = ra.audit_brute_force(DEFAULT_REALM, LIMITS)[0].to_dict()
+    other = ResultRecord(check="idp_brute_force", method="GET", path="/p", variant=None, outcome=Outcome.FAIL,
+                         settings=(failing,))
+    table = identity_settings([again, other])
+    assert table[0]["name"] == "bruteForceProtected"
+    assert table[0]["ok"] is False
+    assert table[0]["outcome"] == "fail"
+    assert len(table) == 1 + len(rows)
