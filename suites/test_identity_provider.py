@@ -233,6 +233,10 @@ def _weak_password_behaviour(ctx: CheckContext, operation: Operation) -> None:
         account = probe.accounts.registered[-1]
         refused = answer.status_code >= 400 or af.says_failure(answer.text)
         logged_in = not refused and _logs_in(ctx, account, weak)
+    if not refused and not ctx.harness.identity.clients.main:
+        pytest.skip(f"`{operation.label}` answered the weak password as accepted (HTTP {answer.status_code}); the "
+                    f"identity source {ctx.source_name} has no Keycloak client to log the account in with, so whether "
+                    "Keycloak took it cannot be seen")
     seen = "refused" if refused else ("accepted: the account logs in with it" if logged_in else
                                       "answered as accepted, but the account does not log in with it")
     ctx.settings = [ra.Setting("idp_password_policy", f"registration with a {len(weak)}-character password",
