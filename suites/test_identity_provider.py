@@ -184,7 +184,7 @@ def test_idp_token_lifetime(operation: Operation, variant: str, ctx: CheckContex
         if seen is None:
             pytest.skip(f"{user.key}'s access token has no exp or iat claim")
         ctx.proof_steps.append(f"login as {user.key}")
-        read = f"login as {user.key} (the identity source's token; its claims iat {claims['iat']}, exp {claims['exp']})"
+        read = f"GET token of {user.key}: iat={claims['iat']}, exp={claims['exp']}"
         _verdict(ctx, [seen], LIFETIME_TITLE, Severity.MEDIUM, read=read)
         return
     audit, limits = _configured(ctx)
