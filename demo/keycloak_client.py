@@ -125,6 +125,7 @@ class KeycloakClient:
                 "username": username,
                 "password": password,
                 "scope": "openid",
+                **({"client_secret": self._settings.app_client_secret} if self._settings.app_client_secret else {}),
             },
         )
         if response.status_code >= 500:

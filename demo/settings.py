@@ -19,6 +19,9 @@ class Settings:
     backend_client_id: str = "diga-backend"
     backend_client_secret: str = "demo-backend-secret"
     app_client_id: str = "diga-app"
+    # the client the backend's own login asks Keycloak for tokens with: the public app client by default; with a
+    # secret, a confidential client (the hardened realm keeps password grants off its public clients)
+    app_client_secret: str = ""
     database_url: str = DEFAULT_DATABASE_URL
     flaws: Flaws = field(default_factory=Flaws)
 
@@ -34,6 +37,7 @@ class Settings:
             backend_client_id=env.get("BACKEND_CLIENT_ID", defaults.backend_client_id),
             backend_client_secret=env.get("BACKEND_CLIENT_SECRET", defaults.backend_client_secret),
             app_client_id=env.get("APP_CLIENT_ID", defaults.app_client_id),
+            app_client_secret=env.get("APP_CLIENT_SECRET", defaults.app_client_secret),
             database_url=normalise_database_url(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
             flaws=parse_flaws(env.get("DEMO_FLAWS")),
         )

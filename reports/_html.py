@@ -18,6 +18,7 @@ from reports._access import access_matrix
 from reports._evidence import clip, reproduction, xml_safe
 from reports._export import export_rows
 from reports._findings import FINDINGS_FILE, file_sha256, write_text
+from reports._identity import identity_settings
 from reports._messages import to_german
 from reports._records import (
     OUTCOMES,
@@ -104,6 +105,7 @@ def report_context(
         "matrix": _matrix(results),
         "access": access_matrix(results),
         "export": export_rows(results, text),
+        "identity": identity_settings(results),
         "findings": _findings(results, run, catalogue, titles, text, lang),
         "accepted": _listing(results, Outcome.ACCEPTED, titles, text),
         "skipped": _skipped(results, text),

@@ -137,6 +137,9 @@ class ResultRecord:
     proof: tuple[str, ...] = ()
     # export checks: each validator's verdict, error count and first errors (the report's interoperable export)
     export: Mapping[str, Any] | None = field(default=None, hash=False)
+    # idp checks: the settings judged, each {check, name, value, limit, requirement, ok, mode} (the report's
+    # "Identity provider" table)
+    settings: tuple[Mapping[str, Any], ...] = field(default=(), hash=False)
 
     def __post_init__(self) -> None:
         # Guards against a caller that bypassed the types (a string where the enum belongs, a list for a tuple).
@@ -181,6 +184,8 @@ class ResultRecord:
             record["proof"] = list(self.proof)
         if self.export is not None:
             record["export"] = dict(self.export)
+        if self.settings:
+            record["settings"] = [dict(setting) for setting in self.settings]
         return record
 
     @classmethod
@@ -223,6 +228,7 @@ class ResultRecord:
             access=dict(raw["access"]) if isinstance(raw.get("access"), Mapping) else None,
             proof=tuple(str(step) for step in raw.get("proof") or ()),
             export=dict(raw["export"]) if isinstance(raw.get("export"), Mapping) else None,
+            settings=tuple(dict(setting) for setting in raw.get("settings") or () if isinstance(setting, Mapping)),
             acceptance=_acceptance(raw.get("acceptance"), where),
             applies=applies,
         )

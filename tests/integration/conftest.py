@@ -24,7 +24,7 @@ import yaml
 
 from fixtures.target.launchers.base import Environment, free_port, wait_until_ready
 from fixtures.target.launchers.process import ManagedProcess, ProcessLauncher
-from fixtures.target.profile import load_profile
+from fixtures.target.profile import Profile, load_profile
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -140,10 +140,21 @@ keycloak:
         return path
 
 
+def staging_profile() -> Profile:
+    """The secure demo's profile, except that the public app client keeps its password grant: tests against
+    staging (and its flawed backend) log in through it by password grant, as an app's tester would."""
+    profile = load_profile(PROJECT / "profiles" / "demo-secure.yaml")
+    assert profile.keycloak is not None
+    settings = dict(profile.keycloak.realm_settings)
+    settings["clients"] = [client for client in settings.get("clients", []) if client.get("clientId") != "diga-app"]
+    keycloak = profile.keycloak.model_copy(update={"realm_settings": settings})
+    return profile.model_copy(update={"keycloak": keycloak})
+
+
 @pytest.fixture(scope="session")
 def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
     work = tmp_path_factory.mktemp("staging")
-    launcher = ProcessLauncher(load_profile(PROJECT / "profiles" / "demo-secure.yaml"), work)
+    launcher = ProcessLauncher(staging_profile(), work)
     env = launcher.boot()
     port = free_port()
     flawed = ManagedProcess(

@@ -139,7 +139,8 @@ identity:
 def test_same_outcomes_as_the_process_launcher(compose_scan: ComposeScan, demo_scan: Scan) -> None:
     scan = compose_scan.scan
     assert scan.exit_code == demo_scan.exit_code == 1, scan.console[-3000:]
-    checks = {r["check"] for r in scan.results}
+    # the compose file imports demo/realm.json as it is; the process demo lays its lax realm settings over it
+    checks = {r["check"] for r in scan.results if not r["check"].startswith("idp_")}
     assert TIMING_CHECK not in checks
     assert {"unauthenticated_access", "invalid_token", "cross_user_read", "account_existence_leak"} <= checks
     compose, process = scan.outcomes(*checks), demo_scan.outcomes(*checks)

@@ -77,7 +77,8 @@ def test_nine_in_ten_item_operations_get_a_verdict(scan_name: str, request: pyte
 
 
 def test_every_in_scope_operation_has_an_item(demo_scan: Scan) -> None:
-    operations = {(r["method"], r["path"]) for r in demo_scan.results}
+    # the backend's operations (the idp checks' items are Keycloak's admin API and token endpoint)
+    operations = {(r["method"], r["path"]) for r in demo_scan.results if not r["check"].startswith("idp_")}
     listed = {(r["method"], r["path"]) for r in results(demo_scan, "cross_user_listing")}
     assert listed == {(m, p) for m, p in operations if m in ("GET", "HEAD", "OPTIONS")}
     for check in STATE_CHECKS:

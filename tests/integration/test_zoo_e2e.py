@@ -177,3 +177,16 @@ def test_cross_user_items_get_a_verdict_without_recipes(
                         for r in results if r["outcome"] not in ("pass", "fail"))
     assert len(decided) >= 0.95 * len(results), f"{len(decided)} of {len(results)} cross-user items decided:\n" + (
         "\n".join(f"  {count} x {what}" for what, count in undecided.most_common()))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", TARGETS)
+def test_own_tokens_are_one_idp_established_note(name: str, variant: str,
+                                                 zoo_scan: Callable[[str, str], Scan]) -> None:
+    """No Keycloak: the realm audit does not apply, and idp_established passes with a note naming the issuer and
+    what its credentials are (the profile does not ask for a finding)."""
+    results = [r for r in scanned(zoo_scan(name, variant))["results"] if r["check"].startswith("idp_")]
+    established = [r for r in results if r["check"] == "idp_established"]
+    assert [r["outcome"] for r in established] == ["pass"], established
+    assert "issues the credentials (" in established[0]["note"]
+    assert all(r["outcome"] == "skip" and r.get("applies") is False for r in results if r not in established)

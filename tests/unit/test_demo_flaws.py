@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -77,8 +79,15 @@ def test_asking_for_a_nonexistent_flaw_is_a_programming_error() -> None:
         Flaws(frozenset({"no_such_flaw"}))
 
 
-def test_ground_truth_lists_every_flaw_once_in_order() -> None:
+def ground_truth_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The backend's flaws (rows without a kind) and the realm's weaknesses (`kind: realm`)."""
     rows = yaml.safe_load(GROUND_TRUTH.read_text(encoding="utf-8"))
+    return [row for row in rows if "kind" not in row], [row for row in rows if row.get("kind") == "realm"]
+
+
+def test_ground_truth_lists_every_flaw_once_in_order() -> None:
+    rows, realm = ground_truth_rows()
+    assert len(rows) + len(realm) == len(yaml.safe_load(GROUND_TRUTH.read_text(encoding="utf-8")))
     assert [row["id"] for row in rows] == list(FLAW_IDS)
     for row in rows:
         assert set(row) - {"also_found_by"} == {"id", "check", "method", "path", "description"}, row["id"]
@@ -89,3 +98,23 @@ def test_ground_truth_lists_every_flaw_once_in_order() -> None:
         assert row["method"] in {"GET", "POST", "PUT", "DELETE"}, row["id"]
         assert row["path"].startswith("/v1/"), row["id"]
         assert row["description"].strip(), row["id"]
+
+
+def test_realm_weaknesses_name_settings_the_flawed_realm_has_and_the_secure_one_changes() -> None:
+    """Each realm row's settings are laid over the realm by the flawed profile or come from the realm file; the
+    secure profile overrides every one the flawed profile plants, or hardens it in its own overlay."""
+    _rows, realm = ground_truth_rows()
+    assert len({row["id"] for row in realm}) == len(realm)
+    demo = GROUND_TRUTH.parent
+    planted = yaml.safe_load((demo.parent / "profiles" / "demo.yaml").read_text())["keycloak"]["realm_settings"]
+    hardened = yaml.safe_load((demo.parent / "profiles" / "demo-secure.yaml").read_text())["keycloak"]
+    base = json.loads((demo / "realm.json").read_text(encoding="utf-8"))
+    for row in realm:
+        assert set(row) == {"id", "kind", "check", "method", "path", "variant", "settings", "description"}, row["id"]
+        assert row["check"].startswith("idp_"), row["id"]
+        assert row["variant"] in {"configuration", "behaviour"}, row["id"]
+        for setting in row["settings"]:
+            assert setting in planted or setting in base, (row["id"], setting)
+            if setting in planted and setting != "clients":  # the secure realm's value: its overlay's or the file's
+                secure = hardened["realm_settings"].get(setting, base.get(setting))
+                assert secure != planted[setting], (row["id"], setting)

@@ -383,3 +383,23 @@ def test_the_joined_readiness_url_stays_on_the_backend() -> None:
     assert readiness_url("http://127.0.0.1:8000/api", "/health") == "http://127.0.0.1:8000/api/health"
     with pytest.raises(ProfileError, match="another host or port"):
         readiness_url("http://127.0.0.1:8000", "@127.0.0.1:18081/health")
+
+
+def test_idp_section_defaults_and_typos(tmp_path: Path) -> None:
+    profile = load_profile(write(tmp_path, OWN_LOGIN))
+    assert profile.idp.password_min_length == 12
+    assert profile.idp.max_access_token_s == 300
+    with pytest.raises(ProfileError, match=r"unknown key 'idp.max_acess_token_s' in idp: did you mean "
+                                           r"'max_access_token_s'\?"):
+        load_profile(write(tmp_path, OWN_LOGIN + "idp: {max_acess_token_s: 60}\n"))
+
+
+def test_idp_mfa_roles_must_be_roles_of_the_profile(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match=r"idp.mfa_roles names 'therapist', which identity.roles does not name"):
+        load_profile(write(tmp_path, OWN_LOGIN + "idp: {mfa_roles: [therapist]}\n"))
+
+
+def test_realm_settings_need_a_realm_import_launcher(tmp_path: Path) -> None:
+    text = OWN_LOGIN + "keycloak: {url: 'http://127.0.0.1:8080', realm: r, realm_settings: {eventsEnabled: true}}\n"
+    with pytest.raises(ProfileError, match="launcher 'external' imports no realm"):
+        load_profile(write(tmp_path, text))
