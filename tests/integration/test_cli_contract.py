@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from fixtures.identity import new_run_tag
 from fixtures.target.launchers.base import Environment, free_port
@@ -121,11 +122,19 @@ def test_wrong_admin_credentials_exit_3(staging: Staging, tmp_path: Path) -> Non
 def test_keycloak_that_cannot_start_exits_3_with_its_log_tail(tmp_path: Path) -> None:
     broken_realm = tmp_path / "broken-realm.json"
     broken_realm.write_text('{"realm": "diga", "enabled": true, "clients": [{"clientId": ')
-    text = (PROJECT / "profiles" / "demo.yaml").read_text()
-    text = text.replace("realm_import: ../demo/realm.json", f"realm_import: {broken_realm}")
-    text = text.replace("workdir: ..", f"workdir: {PROJECT}")
+    data = yaml.safe_load((PROJECT / "profiles" / "demo.yaml").read_text())
+    data["keycloak"]["realm_import"] = str(broken_realm)
+    data["backend"]["workdir"] = str(PROJECT)
     profile = tmp_path / "broken.yaml"
-    profile.write_text(text)
+    # with realm settings to lay over it, the harness reads the file first: a profile error, before any boot
+    assert data["keycloak"].get("realm_settings"), "the demo profile lays settings over its realm"
+    profile.write_text(yaml.safe_dump(data))
+    scan = run_cli("run", "--profile", str(profile), out=tmp_path / "overlaid")
+    assert scan.exit_code == 2, scan.console[-3000:]
+    assert "is not a readable realm file" in scan.console
+    # without them Keycloak itself reads it, and does not start
+    del data["keycloak"]["realm_settings"]
+    profile.write_text(yaml.safe_dump(data))
     scan = run_cli("run", "--profile", str(profile), out=tmp_path / "out")
     assert scan.exit_code == 3, scan.console[-3000:]
     assert "Keycloak 26" in scan.console
