@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Scan, ground_truth
+from tests.integration.conftest import Scan, TimingScans, ground_truth
 
 pytestmark = pytest.mark.integration
 JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*")
@@ -31,6 +31,9 @@ DISTRIBUTION = re.compile(r"median [\d.]+ s \(existing account, n=\d+, IQR [\d.]
 PASSWORD_VALUE = re.compile(r'"password"\s*:\s*"(?!<redacted)')
 
 
+LEAK, TIMING = ACCOUNT_CHECKS
+
+
 def results(scan: Scan, *checks: str) -> list[dict[str, Any]]:
     return [r for r in scan.results if r["check"] in (checks or ACCOUNT_CHECKS)]
 
@@ -39,65 +42,100 @@ def fails(scan: Scan) -> set[tuple[str, str, str]]:
     return {(r["check"], r["method"], r["path"]) for r in results(scan) if r["outcome"] == "fail"}
 
 
-@pytest.mark.parametrize("flaw", ground_truth(*ACCOUNT_CHECKS), ids=lambda flaw: flaw["id"])
-def test_each_planted_flaw_is_found(demo_scan: Scan, flaw: dict[str, str]) -> None:
+# The leak check runs in the shared demo scans; the timing check in `timing_scans`, alone (its own selftest lane).
+# Each test names the scans it reads in its signature: the selftest's lanes are chosen by the fixtures a test uses.
+
+
+@pytest.mark.parametrize("flaw", ground_truth(LEAK), ids=lambda flaw: flaw["id"])
+def test_each_planted_leak_is_found(demo_scan: Scan, flaw: dict[str, str]) -> None:
     assert (flaw["check"], flaw["method"], flaw["path"]) in fails(demo_scan), demo_scan.console[-3000:]
+
+
+@pytest.mark.parametrize("flaw", ground_truth(TIMING), ids=lambda flaw: flaw["id"])
+def test_each_planted_timing_leak_is_found(timing_scans: TimingScans, flaw: dict[str, str]) -> None:
+    scan = timing_scans.flawed
+    assert (flaw["check"], flaw["method"], flaw["path"]) in fails(scan), scan.console[-3000:]
 
 
 def backend_fails(scan: Scan) -> set[tuple[str, str, str]]:
     return {(check, method, path) for check, method, path in fails(scan) if (method, path) in BACKEND_FLOWS}
 
 
-def test_nothing_but_the_planted_flaws_is_found_in_the_demo_backend(demo_scan: Scan) -> None:
-    planted = {(f["check"], f["method"], f["path"]) for f in ground_truth(*ACCOUNT_CHECKS)}
-    assert backend_fails(demo_scan) == planted
+def test_nothing_but_the_planted_leaks_is_found_in_the_demo_backend(demo_scan: Scan) -> None:
+    assert backend_fails(demo_scan) == {(f["check"], f["method"], f["path"]) for f in ground_truth(LEAK)}
     assert [r for r in results(demo_scan) if r["outcome"] == "error"] == []
 
 
-def test_no_finding_in_the_secure_demo_backend(secure_scan: Scan) -> None:
-    """The secure backend answers alike and pads its timing."""
+def test_nothing_but_the_planted_timing_leaks_is_found_in_the_demo_backend(timing_scans: TimingScans) -> None:
+    scan = timing_scans.flawed
+    assert backend_fails(scan) == {(f["check"], f["method"], f["path"]) for f in ground_truth(TIMING)}
+    assert [r for r in results(scan) if r["outcome"] == "error"] == []
+
+
+def no_backend_finding(scan: Scan, check: str) -> None:
+    """The secure backend answers alike and pads its timing: every backend flow is a pass."""
     bad = [(r["check"], r["method"], r["path"], r["outcome"], r["message"] or r["reason"])
-           for r in results(secure_scan) if r["outcome"] in ("fail", "error") and (r["method"], r["path"]) in
+           for r in results(scan, check) if r["outcome"] in ("fail", "error") and (r["method"], r["path"]) in
            BACKEND_FLOWS]
     assert bad == []
-    for check in ACCOUNT_CHECKS:
-        passed = {(r["method"], r["path"]) for r in results(secure_scan, check) if r["outcome"] == "pass"}
-        assert set(BACKEND_FLOWS) <= passed, check
+    passed = {(r["method"], r["path"]) for r in results(scan, check) if r["outcome"] == "pass"}
+    assert set(BACKEND_FLOWS) <= passed, check
 
 
-@pytest.mark.parametrize("scan_name", ["demo_scan", "secure_scan"])
-def test_keycloak_is_reported_as_it_behaves(scan_name: str, request: pytest.FixtureRequest) -> None:
+def test_no_leak_in_the_secure_demo_backend(secure_scan: Scan) -> None:
+    no_backend_finding(secure_scan, LEAK)
+
+
+def test_no_timing_leak_in_the_secure_demo_backend(timing_scans: TimingScans) -> None:
+    no_backend_finding(timing_scans.secure, TIMING)
+
+
+@pytest.mark.parametrize("variant", ["flawed", "secure"])
+def test_keycloak_timing_is_reported_as_it_behaves(variant: str, timing_scans: TimingScans) -> None:
     """Keycloak 26's browser login form stops at a disabled account before it checks the password, while an
     unknown username gets a dummy password check: disabled accounts answer tens of milliseconds faster (a real
     difference in both scans, since both use the same realm; graded info, because only the account the harness
-    itself disabled stands out and the profiles do not list disabled accounts in checks.production_states). Its
-    token endpoint answers alike, and its answers' contents are the same for every account; the demo realm offers
-    neither registration nor reset."""
-    scan: Scan = request.getfixturevalue(scan_name)
-    keycloak = [r for r in results(scan) if (r["method"], r["path"]) in KEYCLOAK_FLOWS]
-    found = [r for r in keycloak if r["outcome"] in ("fail", "error")]
+    itself disabled stands out and the profiles do not list disabled accounts in checks.production_states)."""
+    scan = timing_scans.flawed if variant == "flawed" else timing_scans.secure
+    found = [r for r in results(scan, TIMING) if (r["method"], r["path"]) in KEYCLOAK_FLOWS
+             and r["outcome"] in ("fail", "error")]
     for r in found:
         assert (r["check"], r["path"], r["severity"]) == (
-            "account_existence_timing", "/realms/{realm}/login-actions/authenticate", "info"), r
+            TIMING, "/realms/{realm}/login-actions/authenticate", "info"), r
         assert "disabled account with a wrong password vs unknown account: unknown account answers measurably " \
                "slower" in r["message"]
         assert "Keycloak: only disabled accounts stand out" in r["message"]
         assert "Graded info: only the account state the harness itself created differs" in r["message"]
-    leak = {r["path"]: r["outcome"] for r in keycloak if r["check"] == "account_existence_leak"}
+
+
+@pytest.mark.usefixtures("demo_scan", "secure_scan")
+@pytest.mark.parametrize("scan_name", ["demo_scan", "secure_scan"])
+def test_keycloak_answers_alike(scan_name: str, request: pytest.FixtureRequest) -> None:
+    """Keycloak's token endpoint and login form answer alike for every account; the demo realm offers neither
+    registration nor reset."""
+    scan: Scan = request.getfixturevalue(scan_name)
+    leak = {r["path"]: r["outcome"] for r in results(scan, LEAK) if (r["method"], r["path"]) in KEYCLOAK_FLOWS}
     assert leak["/realms/{realm}/protocol/openid-connect/token"] == "pass"
     assert leak["/realms/{realm}/login-actions/authenticate"] == "pass"
 
 
-@pytest.mark.parametrize("scan_name", ["demo_scan", "secure_scan"])
-def test_every_account_flow_is_an_item_of_both_checks(scan_name: str, request: pytest.FixtureRequest) -> None:
-    scan: Scan = request.getfixturevalue(scan_name)
-    for check in ACCOUNT_CHECKS:
-        items = {(r["method"], r["path"]): r["variant"] for r in results(scan, check)}
-        assert items == {**BACKEND_FLOWS, **KEYCLOAK_FLOWS}, check
+def every_flow_is_an_item(scan: Scan, check: str) -> None:
+    items = {(r["method"], r["path"]): r["variant"] for r in results(scan, check)}
+    assert items == {**BACKEND_FLOWS, **KEYCLOAK_FLOWS}, check
 
 
-def test_each_item_says_why_its_operation_is_an_account_flow(demo_scan: Scan) -> None:
-    for r in results(demo_scan):
+def test_every_account_flow_is_an_item_of_the_leak_check(demo_scan: Scan, secure_scan: Scan) -> None:
+    for scan in (demo_scan, secure_scan):
+        every_flow_is_an_item(scan, LEAK)
+
+
+def test_every_account_flow_is_an_item_of_the_timing_check(timing_scans: TimingScans) -> None:
+    for scan in (timing_scans.flawed, timing_scans.secure):
+        every_flow_is_an_item(scan, TIMING)
+
+
+def each_item_says_why(scan: Scan, check: str) -> None:
+    for r in results(scan, check):
         if r["outcome"] == "skip":
             assert len(r["reason"]) > 40, r
             continue
@@ -108,6 +146,14 @@ def test_each_item_says_why_its_operation_is_an_account_flow(demo_scan: Scan) ->
         else:
             assert "Keycloak's" in r["note"]
             assert "bruteForceProtected" in r["note"]
+
+
+def test_each_leak_item_says_why_its_operation_is_an_account_flow(demo_scan: Scan) -> None:
+    each_item_says_why(demo_scan, LEAK)
+
+
+def test_each_timing_item_says_why_its_operation_is_an_account_flow(timing_scans: TimingScans) -> None:
+    each_item_says_why(timing_scans.flawed, TIMING)
 
 
 def test_keycloak_forms_the_realm_does_not_offer_are_skipped_with_the_setting(demo_scan: Scan) -> None:
@@ -128,8 +174,8 @@ def test_leak_messages_show_what_differs(demo_scan: Scan) -> None:
     assert "status 202 vs 404" in by_path["/v1/auth/password-reset"]["message"]
 
 
-def test_the_timing_finding_gives_both_distributions(demo_scan: Scan) -> None:
-    [timing] = [r for r in results(demo_scan, "account_existence_timing")
+def test_the_timing_finding_gives_both_distributions(timing_scans: TimingScans) -> None:
+    [timing] = [r for r in results(timing_scans.flawed, TIMING)
                 if r["outcome"] == "fail" and not r["path"].startswith("/realms/")]
     assert timing["path"] == "/v1/auth/password-reset"
     assert "existing account answers measurably slower" in timing["message"]
@@ -138,8 +184,8 @@ def test_the_timing_finding_gives_both_distributions(demo_scan: Scan) -> None:
     assert "Cliff's delta" in timing["message"]
 
 
-def test_evidence_shows_both_cases_and_no_secret(demo_scan: Scan) -> None:
-    for r in results(demo_scan):
+def evidence_shows_both_cases(scan: Scan, check: str) -> None:
+    for r in results(scan, check):
         if r["outcome"] != "fail":
             continue
         assert len(r["evidence"]) == 3, r
@@ -150,12 +196,29 @@ def test_evidence_shows_both_cases_and_no_secret(demo_scan: Scan) -> None:
         assert not PASSWORD_VALUE.search(requests), requests
 
 
-def test_accounts_the_checks_created_are_gone(demo_scan: Scan, secure_scan: Scan) -> None:
+def test_leak_evidence_shows_both_cases_and_no_secret(demo_scan: Scan) -> None:
+    evidence_shows_both_cases(demo_scan, LEAK)
+
+
+def test_timing_evidence_shows_both_cases_and_no_secret(timing_scans: TimingScans) -> None:
+    evidence_shows_both_cases(timing_scans.flawed, TIMING)
+
+
+def accounts_are_gone(scan: Scan, check: str) -> None:
+    assert scan.findings["run"]["cleanup_problems"] == []
+    registered = [r for r in results(scan, check) if r["path"] == "/v1/auth/register" and r["outcome"] != "skip"]
+    assert registered
+    assert all("accounts registered by the check were deleted again" in r["note"] for r in registered)
+
+
+def test_accounts_the_leak_check_created_are_gone(demo_scan: Scan, secure_scan: Scan) -> None:
     for scan in (demo_scan, secure_scan):
-        assert scan.findings["run"]["cleanup_problems"] == []
-        registered = [r for r in results(scan) if r["path"] == "/v1/auth/register" and r["outcome"] != "skip"]
-        assert registered
-        assert all("accounts registered by the check were deleted again" in r["note"] for r in registered)
+        accounts_are_gone(scan, LEAK)
+
+
+def test_accounts_the_timing_check_created_are_gone(timing_scans: TimingScans) -> None:
+    for scan in (timing_scans.flawed, timing_scans.secure):
+        accounts_are_gone(scan, TIMING)
 
 
 def test_parallel_run_finds_the_same_leaks(demo_scan: Scan, parallel_scan: Scan) -> None:

@@ -61,6 +61,7 @@ def test_no_error_on_the_demo(demo_scan: Scan) -> None:
     assert [r for r in results(demo_scan, *CROSS_USER_CHECKS) if r["outcome"] == "error"] == []
 
 
+@pytest.mark.usefixtures("demo_scan", "secure_scan")  # the lane of the selftest follows the fixtures
 @pytest.mark.parametrize("scan_name", ["demo_scan", "secure_scan"])
 def test_nine_in_ten_item_operations_get_a_verdict(scan_name: str, request: pytest.FixtureRequest) -> None:
     scan: Scan = request.getfixturevalue(scan_name)

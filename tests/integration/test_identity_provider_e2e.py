@@ -105,6 +105,7 @@ def test_the_report_has_the_identity_provider_table(demo_scan: Scan) -> None:
     assert "TR-03161 O.Pass_1" in section
 
 
+@pytest.mark.usefixtures("demo_scan", "secure_scan")  # the lane of the selftest follows the fixtures
 @pytest.mark.parametrize("scan_name", ["demo_scan", "secure_scan"])
 def test_a_weak_password_is_refused_by_the_demos_registration(scan_name: str, request: pytest.FixtureRequest) -> None:
     """The demo backend's registration asks for 12 characters itself, so even the lax realm's registration refuses

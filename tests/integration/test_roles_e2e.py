@@ -56,6 +56,7 @@ def test_the_therapist_is_the_attacker_of_the_unassigned_read(demo_scan: Scan) -
     assert not {variant for variant in failed if variant.startswith("user")}
 
 
+@pytest.mark.usefixtures("demo_scan", "secure_scan")  # the lane of the selftest follows the fixtures
 @pytest.mark.parametrize("scan_name", ["demo_scan", "secure_scan"])
 def test_the_access_matrix_shows_the_three_demo_roles(scan_name: str, request: pytest.FixtureRequest) -> None:
     scan: Scan = request.getfixturevalue(scan_name)

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.conftest import Scan, run_cli
+from tests.integration.conftest import TIMING_CHECK, Scan, run_cli
 from tests.targets import TARGETS
 from tests.targets.common import CLEAN, PLANTED, PRE_EXISTING_ENV, VARIANTS
 from tests.targets.runner import ground_truth, profile_path
@@ -28,26 +28,40 @@ from tests.targets.runner import ground_truth, profile_path
 pytestmark = pytest.mark.integration
 ACCOUNT_CHECKS = ("account_existence_leak", "account_existence_timing")
 HARNESS_PREFIX = "digasec-"  # the run tag starts every username and e-mail the harness registers
-FLAWS = [(name, flaw) for name in TARGETS for flaw in ground_truth(name)]
+# The timing check runs in scans of its own (`zoo_timing_scan`, the selftest's `timing` lane: response times are
+# measured with nothing else running); `zoo_scan` runs every other check.
+FLAWS = [(name, flaw) for name in TARGETS for flaw in ground_truth(name) if flaw["check"] != TIMING_CHECK]
+TIMING_FLAWS = [(name, flaw) for name in TARGETS for flaw in ground_truth(name) if flaw["check"] == TIMING_CHECK]
 # No target's profile has a recipe: the harness must work out from the OpenAPI document alone how their objects are
 # created (client-chosen keys, PUT-create, nesting, a trailing-slash collection; issue 14).
 WITHOUT_RECIPES = TARGETS
 CROSS_USER_CHECKS = ("cross_user_read", "cross_user_write", "cross_user_delete")
 
 
-@pytest.fixture(scope="session")
-def zoo_scan(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Scan]:
-    """`digasec run --profile <target's profile>`, once per target and variant in the session."""
+def _zoo_scans(tmp_path_factory: pytest.TempPathFactory, selection: str, label: str
+               ) -> Callable[[str, str], Scan]:
     scans: dict[tuple[str, str], Scan] = {}
 
     def scan(name: str, variant: str) -> Scan:
         if (name, variant) not in scans:
-            out = tmp_path_factory.mktemp(f"zoo-{name}-{variant}")
-            scans[name, variant] = run_cli("run", "--profile", str(profile_path(name, variant)), out=out,
-                                           env={PRE_EXISTING_ENV: str(pre_existing_file(out))})
+            out = tmp_path_factory.mktemp(f"zoo-{label}{name}-{variant}")
+            scans[name, variant] = run_cli("run", "--profile", str(profile_path(name, variant)), "--", "-k",
+                                           selection, out=out, env={PRE_EXISTING_ENV: str(pre_existing_file(out))})
         return scans[name, variant]
 
     return scan
+
+
+@pytest.fixture(scope="session")
+def zoo_scan(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Scan]:
+    """`digasec run --profile <target's profile>` without the timing check, once per target and variant."""
+    return _zoo_scans(tmp_path_factory, f"not {TIMING_CHECK}", "")
+
+
+@pytest.fixture(scope="session")
+def zoo_timing_scan(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Scan]:
+    """The timing check alone, once per target and variant."""
+    return _zoo_scans(tmp_path_factory, TIMING_CHECK, "timing-")
 
 
 def pre_existing_file(out: Path) -> Path:
@@ -104,20 +118,53 @@ def test_profile_without_keycloak_scans_the_target(
     assert "backend itself" in str(target.get("token_issuer", "")), target
 
 
-@pytest.mark.parametrize(("name", "flaw"), FLAWS, ids=[f"{name}-{flaw['id']}" for name, flaw in FLAWS])
-def test_planted_flaw_is_a_fail(name: str, flaw: dict[str, str], zoo_scan: Callable[[str, str], Scan]) -> None:
-    results = matching(scanned(zoo_scan(name, PLANTED))["results"], flaw["check"], flaw["method"], flaw["path"])
+def planted_is_a_fail(scan: Scan, flaw: dict[str, str]) -> None:
+    results = matching(scanned(scan)["results"], flaw["check"], flaw["method"], flaw["path"])
     assert any(r["outcome"] == "fail" for r in results), (
         f"{flaw['check']} {flaw['method']} {flaw['path']} ({flaw['description']}) is not a fail:\n{describe(results)}")
+
+
+def clean_has_no_fail_for(scan: Scan, flaw: dict[str, str]) -> None:
+    results = matching(scanned(scan)["results"], flaw["check"], flaw["method"], flaw["path"])
+    assert results, f"{flaw['check']} {flaw['method']} {flaw['path']} has no result on the clean variant"
+    assert not [r for r in results if r["outcome"] == "fail"], describe(results)
+
+
+@pytest.mark.parametrize(("name", "flaw"), FLAWS, ids=[f"{name}-{flaw['id']}" for name, flaw in FLAWS])
+def test_planted_flaw_is_a_fail(name: str, flaw: dict[str, str], zoo_scan: Callable[[str, str], Scan]) -> None:
+    planted_is_a_fail(zoo_scan(name, PLANTED), flaw)
+
+
+@pytest.mark.parametrize(("name", "flaw"), TIMING_FLAWS, ids=[f"{name}-{flaw['id']}" for name, flaw in TIMING_FLAWS])
+def test_planted_timing_flaw_is_a_fail(name: str, flaw: dict[str, str],
+                                       zoo_timing_scan: Callable[[str, str], Scan]) -> None:
+    planted_is_a_fail(zoo_timing_scan(name, PLANTED), flaw)
 
 
 @pytest.mark.parametrize(("name", "flaw"), FLAWS, ids=[f"{name}-{flaw['id']}" for name, flaw in FLAWS])
 def test_clean_variant_has_no_fail_for_a_planted_flaw(
     name: str, flaw: dict[str, str], zoo_scan: Callable[[str, str], Scan]
 ) -> None:
-    results = matching(scanned(zoo_scan(name, CLEAN))["results"], flaw["check"], flaw["method"], flaw["path"])
-    assert results, f"{flaw['check']} {flaw['method']} {flaw['path']} has no result on the clean variant"
-    assert not [r for r in results if r["outcome"] == "fail"], describe(results)
+    clean_has_no_fail_for(zoo_scan(name, CLEAN), flaw)
+
+
+@pytest.mark.parametrize(("name", "flaw"), TIMING_FLAWS, ids=[f"{name}-{flaw['id']}" for name, flaw in TIMING_FLAWS])
+def test_clean_variant_has_no_fail_for_a_planted_timing_flaw(
+    name: str, flaw: dict[str, str], zoo_timing_scan: Callable[[str, str], Scan]
+) -> None:
+    clean_has_no_fail_for(zoo_timing_scan(name, CLEAN), flaw)
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_clean_variant_has_no_timing_fail(name: str, zoo_timing_scan: Callable[[str, str], Scan]) -> None:
+    """The timing scan of the clean variant: items that ran, no fail, a passing gate, nothing left behind."""
+    scan = zoo_timing_scan(name, CLEAN)
+    results = [r for r in scanned(scan)["results"] if r["check"] == TIMING_CHECK]
+    assert [r for r in results if r["outcome"] == "pass"], f"no timing item ran:\n{describe(results)}"
+    fails = [r for r in results if r["outcome"] == "fail"]
+    assert not fails, "\n".join(f"{r['method']} {r['path']}: {r.get('message')}"[:400] for r in fails)
+    assert scan.exit_code == 0, scan.console[-3000:]
+    assert not scanned(scan)["run"].get("cleanup_problems"), scanned(scan)["run"]["cleanup_problems"]
 
 
 @pytest.mark.parametrize("name", TARGETS)
