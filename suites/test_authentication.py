@@ -488,7 +488,8 @@ def prefetch_expired_tokens(harness: Harness) -> None:
     A failure here is left to the items, which fetch again and say what went wrong."""
     if not harness.env.keycloak_url or not harness.identity.can(SHORT_LIVED):
         return
-    for user in harness.identity.users:
+    role_users = [user for users in harness.identity.role_users.values() for user in users]
+    for user in [*harness.identity.users, *role_users]:
         try:
             _stale_token(harness, user)
         except (DigasecError, ValueError):

@@ -20,7 +20,7 @@ import pytest
 from fixtures.analysis import fhir
 from fixtures.api.export import HOW_TO_NAME, find_exports, manifest_urls, ndjson_bundle
 from fixtures.engine.checks import CheckError, CheckItem, Failure, Severity, check
-from fixtures.engine.fhir_validator import ValidatorUnavailable, java_validator
+from fixtures.engine.fhir_validator import ValidatorUnavailable, java_validator, start_in_background
 
 if TYPE_CHECKING:
     import httpx
@@ -59,7 +59,13 @@ def _exports(harness: Harness) -> list[Any]:
     return find_exports(harness.catalogue, settings.operations, discover=settings.discover)
 
 
-@check("fhir_export_valid", title=INVALID_TITLE, severity=Severity.MEDIUM, items=export_items)
+def _start_validator(harness: Harness) -> None:
+    if harness.profile.export.java_validator:
+        start_in_background()
+
+
+@check("fhir_export_valid", title=INVALID_TITLE, severity=Severity.MEDIUM, items=export_items,
+       prepare=_start_validator)
 def test_fhir_export_valid(operation: Operation, variant: str, ctx: CheckContext) -> None:
     caller = ctx.users[0]
     payload = _export_of(ctx, operation, caller).payload
