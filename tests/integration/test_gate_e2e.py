@@ -1,6 +1,6 @@
 """The CI gate with a baseline: accepting some findings keeps the gate closed, accepting all opens it, and an
 expired acceptance closes it again. Scans run against the flawed demo on the shared staging system, limited to
-the invalid_token check so that they stay short."""
+the invalid_token check on the two operations where it has a planted flaw, so that they stay short."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ def scan_with(staging: Staging, tmp_path: Path, name: str, *extra: str) -> Scan:
     profile = staging.profile(tmp_path, flawed=True)
     # the expired-token variant without its re-tries past exp (minutes of waiting; see test_authentication_e2e)
     profile.write_text(profile.read_text() + "checks:\n  expired_token_patience_s: 0\n")
-    return run_cli("run", "--profile", str(profile), *extra, "--", "-k", "invalid_token", out=tmp_path / name,
-                   env=staging.credentials())
+    return run_cli("run", "--profile", str(profile), *extra, "--", "-k", "invalid_token and (diary or statistics)",
+                   out=tmp_path / name, env=staging.credentials())
 
 
 def fill(template: Path, target: Path, *, accept: int | None, expires: datetime.date) -> None:
