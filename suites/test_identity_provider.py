@@ -48,10 +48,11 @@ if TYPE_CHECKING:
 
 REALM_READ = "GET /admin/realms/{realm}"
 TOKEN_ENDPOINT = "/realms/{realm}/protocol/openid-connect/token"
+AUTH_ENDPOINT = "/realms/{realm}/protocol/openid-connect/auth"
 # the checks that read the realm's configuration, with the part of it each judges
 CONFIGURATION_CHECKS = ("idp_password_policy", "idp_brute_force", "idp_mfa", "idp_token_lifetime",
                         "idp_audit_events", "idp_client_hardening")
-BEHAVIOUR_CHECKS = ("idp_brute_force", "idp_token_lifetime")
+BEHAVIOUR_CHECKS = ("idp_brute_force", "idp_token_lifetime")  # their behaviour item is at the token endpoint
 _audit_cache: dict[int, dict[str, Any]] = {}
 POLICY_TITLE = "The realm's password policy is weaker than a DiGA needs"
 LOCK_TITLE = "The realm does not stop password guessing"
@@ -88,6 +89,9 @@ def idp_items(check_id: str) -> Callable[[Harness], list[CheckItem] | DoesNotApp
                 reason = DoesNotApply("idp.behaviour is false: the lockout is judged by configuration only")
             made.append(CheckItem(_synthetic("POST", TOKEN_ENDPOINT, "Keycloak's own endpoint"), ra.BEHAVIOUR,
                                   reason))
+        if check_id == "idp_client_hardening":
+            made.append(CheckItem(_synthetic("GET", AUTH_ENDPOINT, "Keycloak's own endpoint"), ra.BEHAVIOUR,
+                                  _no_client_to_probe(harness)))
         return made
 
     return items
@@ -203,10 +207,101 @@ def test_idp_audit_events(operation: Operation, variant: str, ctx: CheckContext)
 @check("idp_client_hardening", title=CLIENT_TITLE, severity=Severity.MEDIUM,
        items=idp_items("idp_client_hardening"))
 def test_idp_client_hardening(operation: Operation, variant: str, ctx: CheckContext) -> None:
+    if variant == ra.BEHAVIOUR:
+        _client_flows_behaviour(ctx)
+        return
     audit, _limits = _configured(ctx)
     settings = ra.audit_clients(audit["realm"], audit["clients"], ctx.harness.profile.environment,
                                 ctx.harness.identity.run_tag)
     _verdict(ctx, settings, CLIENT_TITLE, Severity.MEDIUM)
+
+
+# -- PKCE and the implicit flow, by behaviour ---------------------------------------------------------------------
+def _client_hints(harness: Harness) -> list[tuple[str, str | None, str]]:
+    """Clients the profile names for the authorization probes: (client id, redirect URI, where it is named). The
+    client keycloak_accounts logs in with counts (it is the realm's, not the harness's own)."""
+    identity = harness.profile.identity
+    hints = [(hint.client_id, hint.redirect_uri, "idp.public_clients") for hint in harness.profile.idp.public_clients]
+    if identity.provider == "keycloak_accounts" and identity.client_id:
+        hints.append((identity.client_id, identity.redirect_uri, "identity.client_id"))
+    return hints
+
+
+def _no_client_to_probe(harness: Harness) -> str | None:
+    if harness.identity.can("admin") or _client_hints(harness):
+        return None
+    return (f"no client to try at the authorization endpoint: the identity source {harness.source.name} has no "
+            "Keycloak admin rights to read the realm's clients, and the profile names none (idp.public_clients)")
+
+
+def _authorization_targets(ctx: CheckContext) -> list[ra.AuthorizationTarget]:
+    """The realm's clients (admin rights) and the profile's, by client id; never the harness's own."""
+    run_tag = ctx.harness.identity.run_tag
+    keycloak_url = ctx.harness.env.keycloak_url
+    clients = _audit_input(ctx)["clients"] if ctx.keycloak_admin else []
+    found = {target.client_id: target for target in ra.authorization_targets(
+        clients, run_tag, lambda client: af.redirect_uri_for(client, keycloak_url))}
+    for client_id, uri, source in _client_hints(ctx.harness):
+        if run_tag and client_id.startswith(run_tag):
+            continue
+        known = found.get(client_id)
+        uri = uri or (known.redirect_uri if known else None)
+        found[client_id] = ra.AuthorizationTarget(client_id, uri, known.public if known else True, source,
+                                                  "" if uri else f"no redirect URI (name one in {source})")
+    return list(found.values())
+
+
+def _client_flows_behaviour(ctx: CheckContext) -> None:
+    """Per client, GET requests to Keycloak's authorization endpoint (answers read, redirects never followed): a
+    code request with S256 (the baseline), one without code_challenge and one with `plain` (public clients), and an
+    implicit one (response_type=token). Accepted (the login page, or a code or token) where it must be refused is a
+    finding."""
+    targets = _authorization_targets(ctx)
+    probed = [target for target in targets if target.redirect_uri]
+    unprobed = "; ".join(f"client {target.client_id} not tried: {target.why}" for target in targets
+                         if not target.redirect_uri)
+    if not probed:
+        why = unprobed or "the realm has no client a browser logs in with"
+        pytest.skip(f"no client to try at the authorization endpoint ({why})")
+    settings: list[ra.Setting] = []
+    for target in probed:
+        keys = (ra.S256, ra.NO_CHALLENGE, ra.PLAIN, ra.IMPLICIT) if target.public else (ra.S256, ra.IMPLICIT)
+        answers = {key: _authorize(ctx, target, key) for key in keys}
+        settings += ra.authorization_settings(target.client_id, answers)
+    if not settings:
+        pytest.skip(f"Keycloak's answers say nothing about the clients' flows ({_answers_seen(ctx)})")
+    ctx.settings = [setting.to_dict() for setting in settings]
+    clients = ", ".join(target.client_id for target in probed)
+    ctx.note = "; ".join(part for part in (f"judged by behaviour: {len(settings)} settings of {clients}", unprobed)
+                         if part)
+    bad = ra.failing(settings)
+    if bad:
+        raise Failure(CLIENT_TITLE, "; ".join(setting.describe() for setting in bad), severity=Severity.MEDIUM)
+
+
+def _authorize(ctx: CheckContext, target: ra.AuthorizationTarget, key: str) -> ra.AuthorizationAnswer:
+    """One authorization request, anonymous and without cookies; its answer read, never followed."""
+    assert target.redirect_uri is not None
+    verifier, challenge = af.pkce_pair()
+    params = {"client_id": target.client_id, "redirect_uri": target.redirect_uri, "scope": "openid",
+              "state": secrets.token_urlsafe(8), "response_type": "token" if key == ra.IMPLICIT else "code"}
+    if key == ra.IMPLICIT:
+        params["nonce"] = secrets.token_urlsafe(8)  # OpenID Connect's implicit flow needs one
+    elif key == ra.S256:
+        params |= {"code_challenge": challenge, "code_challenge_method": "S256"}
+    elif key == ra.PLAIN:
+        params |= {"code_challenge": verifier, "code_challenge_method": "plain"}
+    env = ctx.harness.env
+    response, exchange, _elapsed = ctx.send_url("GET", f"{env.keycloak_url}{AUTH_ENDPOINT.format(realm=env.realm)}",
+                                                params=params, record=False)
+    ctx.exchanges.append(dataclasses.replace(exchange, role="baseline" if key == ra.S256 else "attack",
+                                             actor="anonymous"))
+    return ra.read_authorization_answer(response.status_code, response.headers.get("location", ""), response.text,
+                                        target.redirect_uri)
+
+
+def _answers_seen(ctx: CheckContext) -> str:
+    return ", ".join(dict.fromkeys(exchange.response.split("\n", 1)[0] for exchange in ctx.exchanges))
 
 
 # -- a weak password, by behaviour ---------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.integration
 IDP_CHECKS = ("idp_password_policy", "idp_brute_force", "idp_mfa", "idp_token_lifetime", "idp_audit_events",
               "idp_client_hardening", "idp_established")
 LOCKOUT = ("idp_brute_force", "POST", "/realms/{realm}/protocol/openid-connect/token", "behaviour")
+AUTHORIZE = ("idp_client_hardening", "GET", "/realms/{realm}/protocol/openid-connect/auth", "behaviour")
 
 
 def realm_rows() -> list[dict[str, Any]]:
@@ -61,6 +62,23 @@ def test_the_lockout_is_proved_on_a_real_keycloak(secure_scan: Scan, demo_scan: 
     open_door = item(demo_scan, LOCKOUT)
     assert open_door["outcome"] == "fail"
     assert "still logs" in open_door["message"]
+
+
+def test_pkce_and_the_implicit_flow_are_judged_at_the_authorization_endpoint(secure_scan: Scan,
+                                                                             demo_scan: Scan) -> None:
+    """The public app client, read from the realm: hardened, Keycloak refuses a code request without code_challenge
+    or with `plain`, and response_type=token, with an OAuth error at the redirect URI; lax, it shows its login page
+    for each. The backend's confidential login client has no browser flow and is not tried."""
+    names = ["client diga-app: code flow without code_challenge", "client diga-app: code_challenge_method plain",
+             "client diga-app: implicit flow (response_type=token)"]
+    hardened = item(secure_scan, AUTHORIZE)
+    assert hardened["outcome"] == "pass", hardened
+    assert [(s["name"], s["value"]) for s in hardened["settings"]] == list(zip(names, [
+        "refused (invalid_request)", "refused (invalid_request)", "refused (unauthorized_client)"], strict=True))
+    lax = item(demo_scan, AUTHORIZE)
+    assert lax["outcome"] == "fail", lax
+    assert [(s["name"], s["value"]) for s in lax["settings"]] == [(name, "accepted (login page)") for name in names]
+    assert any(e["role"] == "attack" and "response_type=token" in e["request"] for e in lax["evidence"]), lax
 
 
 def test_each_item_says_how_it_was_judged(secure_scan: Scan) -> None:
