@@ -81,6 +81,21 @@ def test_pkce_and_the_implicit_flow_are_judged_at_the_authorization_endpoint(sec
     assert any(e["role"] == "attack" and "response_type=token" in e["request"] for e in lax["evidence"]), lax
 
 
+def test_a_second_factor_is_required_for_the_admin_role_only_in_the_hardened_realm(secure_scan: Scan,
+                                                                                  demo_scan: Scan) -> None:
+    """idp.mfa_roles [admin] in both demos: the hardened realm's browser flow requires OTP under a
+    conditional-user-role admin subflow; the lax realm keeps Keycloak's default flow. The admin role user still logs
+    in by password grant (the direct grant flow is Keycloak's default): its role checks ran."""
+    mfa = ("idp_mfa", "GET", "/admin/realms/{realm}", "configuration")
+    role = {s["name"]: s for s in item(secure_scan, mfa)["settings"]}["second factor for role admin"]
+    assert (role["value"], role["ok"]) == ("required", True)
+    role = {s["name"]: s for s in item(demo_scan, mfa)["settings"]}["second factor for role admin"]
+    assert (role["value"], role["ok"]) == ("not required (OTP Form)", False)
+    admin_reads = [r for r in secure_scan.results if r["check"] == "cross_user_read"
+                   and r.get("variant", "").startswith("admin-1->") and r["outcome"] == "pass"]
+    assert admin_reads, "the admin role user did not log in in the hardened realm"
+
+
 def test_each_item_says_how_it_was_judged(secure_scan: Scan) -> None:
     for result in secure_scan.results:
         if result["check"] in IDP_CHECKS and result["outcome"] == "pass":
