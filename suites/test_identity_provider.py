@@ -35,7 +35,7 @@ from fixtures.api.catalogue import Operation
 from fixtures.engine.checks import CheckError, CheckItem, DoesNotApply, Failure, Severity, check
 from fixtures.engine.http import Exchange
 from fixtures.errors import DigasecError
-from fixtures.identity.base import REGISTER
+from fixtures.identity.base import REGISTER, strong_password
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -82,7 +82,7 @@ def idp_items(check_id: str) -> Callable[[Harness], list[CheckItem] | DoesNotApp
         made = [CheckItem(_synthetic("GET", "/admin/realms/{realm}", "Keycloak's admin API"), ra.CONFIGURATION,
                           reason)]
         if check_id == "idp_password_policy":
-            made += _registration_items(harness)
+            made += _registration_items(harness) + _password_change_items(harness)
         if check_id in BEHAVIOUR_CHECKS:
             reason = None
             if check_id == "idp_brute_force" and not harness.profile.idp.behaviour:
@@ -107,6 +107,21 @@ def _registration_items(harness: Harness) -> list[CheckItem]:
     support = support_of(harness)
     return [CheckItem(flow.operation, ra.BEHAVIOUR, af.flow_blocker(flow, support))
             for flow in flows_of(harness).values() if flow.kind == "registration"]
+
+
+def _password_change_items(harness: Harness) -> list[CheckItem]:
+    """One `behaviour` item per password change the backend offers (account_flows): a weak password must be
+    refused. It changes the password of an account of the check's own, never a test user's."""
+    if not harness.profile.idp.behaviour:
+        return []
+    own = None if harness.source.can(REGISTER) else (
+        f"the identity source {harness.source.name} cannot make accounts of the check's own, and a test user's "
+        "password is never changed")
+    return [CheckItem(flow.operation, ra.BEHAVIOUR, flow.problem or own) for flow in _password_changes(harness)]
+
+
+def _password_changes(harness: Harness) -> list[af.AccountFlow]:
+    return af.password_changes(harness.catalogue.operations, harness.profile.account_flows)
 
 
 def _audit_input(ctx: CheckContext) -> dict[str, Any]:
@@ -146,6 +161,9 @@ def _verdict(ctx: CheckContext, settings: list[ra.Setting], title: str, severity
 @check("idp_password_policy", title=POLICY_TITLE,
        severity=Severity.MEDIUM, items=idp_items("idp_password_policy"))
 def test_idp_password_policy(operation: Operation, variant: str, ctx: CheckContext) -> None:
+    if variant == ra.BEHAVIOUR and any(flow.label == operation.label for flow in _password_changes(ctx.harness)):
+        _password_change_behaviour(ctx, operation)
+        return
     if variant == ra.BEHAVIOUR:
         _weak_password_behaviour(ctx, operation)
         return
@@ -341,6 +359,64 @@ def _weak_password_behaviour(ctx: CheckContext, operation: Operation) -> None:
         raise Failure(WEAK_TITLE, f"`{operation.label}` registered an account with a {len(weak)}-character password "
                                   f"of lower-case letters and digits (HTTP {answer.status_code}), and it logs in with "
                                   "it", severity=Severity.MEDIUM)
+
+
+CHANGE_TITLE = "A password change accepts a weak password"
+
+
+def _password_change_behaviour(ctx: CheckContext, operation: Operation) -> None:
+    """An account of the check's own changes its password to a strong one (the baseline, proved by a login with it),
+    then to a weak one; the weak one is accepted when the answer says success and the account then logs in with it.
+    The account is deleted afterwards."""
+    flow = next(flow for flow in _password_changes(ctx.harness) if flow.label == operation.label)
+    weak = weak_password(ctx.harness.profile.idp)
+    strong = strong_password()
+    for secret, label in ((weak, "password:weak"), (strong, "password:strong")):
+        ctx.harness.redactor.add_secret(secret, label)
+    try:
+        account = ctx.create_account(f"pw{secrets.token_hex(3)}")
+    except DigasecError as exc:
+        raise CheckError(f"an account of the check's own could not be made: {exc}") from None
+    current = account.password
+    try:
+        answer = _change_password(ctx, operation, flow, account, (current, strong), ctx.token(account), "baseline")
+        token = ctx.fresh_login(dataclasses.replace(account, password=strong))
+        if not ctx.succeeded(answer):
+            pytest.skip(f"baseline failed: `{operation.label}` did not change the password of the check's own account "
+                        f"to a strong one (HTTP {answer.status_code}); a refusal of a weak one would prove nothing")
+        if token is None:
+            pytest.skip(f"baseline failed: `{operation.label}` answered HTTP {answer.status_code} to a change of the "
+                        "check's own account's password to a strong one, but the account does not log in with it; a "
+                        "refusal of a weak one would prove nothing")
+        current = strong
+        answer = _change_password(ctx, operation, flow, account, (strong, weak), token, "attack")
+        refused = answer.status_code >= 400 or bool(af.says_failure(answer.text))
+        logged_in = not refused and ctx.fresh_login(dataclasses.replace(account, password=weak)) is not None
+        current = weak if logged_in else current
+    finally:
+        ctx.remove_accounts([dataclasses.replace(account, password=current)])
+    seen = "refused" if refused else ("accepted: the account logs in with it" if logged_in else
+                                      "answered as accepted, but the account does not log in with it")
+    ctx.settings = [ra.Setting("idp_password_policy", f"password change to a {len(weak)}-character password", seen,
+                               "refused", "TR-03161 O.Pass_1", not logged_in, ra.BEHAVIOUR).to_dict()]
+    ctx.note = (f"judged by behaviour: `{operation.label}` on an account of the check's own, to a "
+                f"{len(weak)}-character password: {seen}; the account was deleted afterwards")
+    if logged_in:
+        raise Failure(CHANGE_TITLE, f"`{operation.label}` changed the password of an account to a "
+                                    f"{len(weak)}-character password of lower-case letters and digits (HTTP "
+                                    f"{answer.status_code}), and it logs in with it", severity=Severity.MEDIUM)
+
+
+def _change_password(ctx: CheckContext, operation: Operation, flow: af.AccountFlow, account: TestUser,
+                     passwords: tuple[str, str], token: str, role: str) -> httpx.Response:
+    """`operation` as `account` with its current-password fields set to `passwords[0]` and its new ones to
+    `passwords[1]` (the rest of the body as the harness generates it)."""
+    request = ctx.request_for(operation, account)
+    body = dict(request.json) if isinstance(request.json, dict) else {}
+    for field in flow.fields:
+        body[field.name] = passwords[0] if field.role == af.CURRENT_PASSWORD else passwords[1]
+    return ctx.send(dataclasses.replace(request, json=body), bearer=token, op=operation, role=role,
+                    actor=account.key)
 
 
 def _logs_in(ctx: CheckContext, account: TestUser, password: str) -> bool:

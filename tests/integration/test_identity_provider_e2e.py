@@ -147,3 +147,18 @@ def test_a_weak_password_is_refused_by_the_demos_registration(scan_name: str, re
     result = item(scan, ("idp_password_policy", "POST", "/v1/auth/register", "behaviour"))
     assert result["outcome"] == "pass", result
     assert [setting["value"] for setting in result["settings"]] == ["refused"]
+
+
+def test_a_weak_password_on_the_demos_password_change_is_judged_by_the_realm(secure_scan: Scan,
+                                                                            demo_scan: Scan) -> None:
+    """`POST /v1/me/password` hands the new password to Keycloak, so the realm's policy decides: the lax realm's
+    length(6) takes the 11-character password (the account of the check's own then logs in with it), the hardened
+    realm's length(12) refuses it. Neither touches a test user's password."""
+    change = ("idp_password_policy", "POST", "/v1/me/password", "behaviour")
+    hardened = item(secure_scan, change)
+    assert hardened["outcome"] == "pass", hardened
+    assert [s["value"] for s in hardened["settings"]] == ["refused"]
+    lax = item(demo_scan, change)
+    assert lax["outcome"] == "fail", lax
+    assert [s["value"] for s in lax["settings"]] == ["accepted: the account logs in with it"]
+    assert "the account was deleted afterwards" in lax["note"]
