@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -285,3 +286,65 @@ def test_authorization_targets_are_the_realms_browser_clients() -> None:
     assert [(t.client_id, t.redirect_uri, t.public, t.why) for t in targets] == [
         ("app", LAX_APP["redirectUris"][0], True, ""), ("app", "https://app.example/callback", True, ""),
         ("portal", "https://portal.example/cb", False, ""), ("bare", None, True, "no registered redirect URI")]
+
+
+# English words the judged settings' names, values and limits use; none may be left in the German table (Keycloak's
+# own names and values, `external`, `all`, `none`, `plain`, stay as they are)
+ENGLISH = frozenset({
+    "yes", "no", "on", "off", "required", "refused", "accepted", "not", "set", "never", "without", "or", "only",
+    "locked", "wrong", "password", "same", "differs", "login", "page", "issued", "exact", "wildcard", "remove",
+    "unused", "established", "identity", "provider", "second", "factor", "role", "correct", "answer", "account",
+    "registration", "change", "character", "access", "token", "code", "flow", "implicit", "events", "stored",
+    "public", "confidential", "any", "refresh", "local", "environment", "allowed", "opaque", "credential",
+    "lockout", "for", "everyone", "step", "defaults", "after", "ones", "lifespan",
+})
+
+
+def every_kind_of_setting() -> list[ra.Setting]:
+    """Settings of every audit, on the lax and the hardened realm, and of every behaviour probe."""
+    lax_realm = {**DEFAULT_REALM, "passwordPolicy": "length(6)", "sslRequired": "none", "eventsEnabled": True,
+                 "enabledEventTypes": ["LOGIN"], "bruteForceProtected": True, "waitIncrementSeconds": 5}
+    limits = IdpSettings(mfa_roles=["admin"], password_blocklist=True)
+    settings = []
+    variants = ((lax_realm, ra.second_factor([], [])), (HARDENED, ra.second_factor(BROWSER_FLOW, TOTP_ACTION)),
+                ({**HARDENED, "permanentLockout": True}, ra.SecondFactor(True, frozenset(), True, "OTP")))
+    for realm, factor in variants:
+        unused = {"clientId": "old", "publicClient": False, "standardFlowEnabled": False}
+        lifespan = {**HARD_APP, "clientId": "slow", "attributes": {"access.token.lifespan": "900"}}
+        settings += [*ra.audit_password_policy(realm, limits), *ra.audit_brute_force(realm, limits),
+                     *ra.audit_mfa(factor, limits), *ra.audit_events(realm, limits),
+                     *ra.audit_token_lifetime(realm, [lifespan], limits, "x"),
+                     *ra.audit_clients(realm, [LAX_APP, HARD_APP, unused], "staging", "x"),
+                     *ra.audit_clients(realm, [], "ci", "x")]
+    settings += ra.authorization_settings("app", answers(s256=LOGIN, none=LOGIN, plain=PKCE_ERROR, token=NOT_ALLOWED))
+    settings += ra.authorization_settings("app", answers(s256=LOGIN, none=ra.AuthorizationAnswer(ra.ISSUED)))
+    settings.append(ra.token_lifetime_seen({"iat": 0, "exp": 86400}, limits, "user1's access token"))
+    # the suites' own rows (suites/test_identity_provider.py): lockout, weak passwords, idp_established
+    for name, value, limit in (
+            ("correct password after 11 wrong ones", "refused (locked)", "refused"),
+            ("correct password after 11 wrong ones", "accepted", "refused"),
+            ("answer to a locked account", "differs from a wrong password", "same as a wrong password"),
+            ("answer to a locked account", "same as a wrong password", "same as a wrong password"),
+            ("registration with a 11-character password", "answered as accepted, but the account does not log in "
+                                                          "with it", "refused"),
+            ("password change to a 11-character password", "accepted: the account logs in with it", "refused"),
+            ("token issuer", "an opaque credential, not a JWT", "an established identity provider")):
+        settings.append(ra.Setting("x", name, value, limit, "TR-03161 O.Pass_1", False, ra.BEHAVIOUR))
+    return [setting for setting in settings if setting is not None]
+
+
+def test_the_german_identity_table_shows_no_english_name_value_or_limit() -> None:
+    from reports import Outcome, ResultRecord
+    from reports._identity import identity_settings
+    from reports._messages import to_german
+
+    settings = every_kind_of_setting()
+    record = ResultRecord(check="idp_x", method="GET", path="/p", variant=None, outcome=Outcome.FAIL,
+                          settings=tuple(setting.to_dict() for setting in settings))
+    english = identity_settings([record])
+    german = identity_settings([record], to_german)
+    left = {row[key] for row in german for key in ("name", "value", "limit")
+            if ENGLISH & set(re.findall(r"(?<![\w.=-])[a-z]+(?![\w.=-])", row[key]))}
+    assert not left, left
+    assert {(row["value"], row["limit"]) for row in english} >= {("yes", "yes"), ("off", "on")}  # English as written
+    assert ("nein", "ja") in {(row["value"], row["limit"]) for row in german}
