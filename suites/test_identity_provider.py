@@ -264,7 +264,7 @@ def _authorization_targets(ctx: CheckContext) -> list[ra.AuthorizationTarget]:
             continue
         known = found.get(client_id)
         uri = uri or (known.redirect_uri if known else None)
-        found[client_id] = ra.AuthorizationTarget(client_id, uri, known.public if known else True, source,
+        found[client_id] = ra.AuthorizationTarget(client_id, uri, known.public if known else True,
                                                   "" if uri else f"no redirect URI (name one in {source})")
     return list(found.values())
 
