@@ -70,6 +70,15 @@ class KeycloakClient:
         _raise_for_status(response)
         return Registration.CREATED
 
+    def set_password(self, user_id: str, password: str) -> bool:
+        """Set a user's password; False when the realm refuses it (its password policy)."""
+        response = self._admin("PUT", f"/users/{user_id}/reset-password",
+                               json={"type": "password", "value": password, "temporary": False})
+        if response.status_code == httpx.codes.BAD_REQUEST:
+            return False
+        _raise_for_status(response)
+        return True
+
     def _find_user(self, **query: str) -> dict[str, Any] | None:
         response = self._admin("GET", "/users", params={**query, "exact": "true", "briefRepresentation": "true"})
         if response.status_code == httpx.codes.BAD_REQUEST:  # Keycloak refuses e.g. control characters

@@ -180,6 +180,12 @@ class PasswordResetIn(_Input):
         return value.lower()
 
 
+class PasswordChange(_Input):
+    current_password: str = Field(min_length=1, max_length=256)
+    # no length rule of the backend's own: the realm's password policy decides what Keycloak takes
+    new_password: str = Field(min_length=1, max_length=256)
+
+
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

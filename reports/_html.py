@@ -105,7 +105,7 @@ def report_context(
         "matrix": _matrix(results),
         "access": access_matrix(results),
         "export": export_rows(results, text),
-        "identity": identity_settings(results),
+        "identity": identity_settings(results, text),
         "findings": _findings(results, run, catalogue, titles, text, lang),
         "accepted": _listing(results, Outcome.ACCEPTED, titles, text),
         "skipped": _skipped(results, text),

@@ -35,7 +35,7 @@ from fixtures.api.catalogue import Operation
 from fixtures.engine.checks import CheckError, CheckItem, DoesNotApply, Failure, Severity, check
 from fixtures.engine.http import Exchange
 from fixtures.errors import DigasecError
-from fixtures.identity.base import REGISTER
+from fixtures.identity.base import REGISTER, strong_password
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -48,10 +48,11 @@ if TYPE_CHECKING:
 
 REALM_READ = "GET /admin/realms/{realm}"
 TOKEN_ENDPOINT = "/realms/{realm}/protocol/openid-connect/token"
+AUTH_ENDPOINT = "/realms/{realm}/protocol/openid-connect/auth"
 # the checks that read the realm's configuration, with the part of it each judges
 CONFIGURATION_CHECKS = ("idp_password_policy", "idp_brute_force", "idp_mfa", "idp_token_lifetime",
                         "idp_audit_events", "idp_client_hardening")
-BEHAVIOUR_CHECKS = ("idp_brute_force", "idp_token_lifetime")
+BEHAVIOUR_CHECKS = ("idp_brute_force", "idp_token_lifetime")  # their behaviour item is at the token endpoint
 _audit_cache: dict[int, dict[str, Any]] = {}
 POLICY_TITLE = "The realm's password policy is weaker than a DiGA needs"
 LOCK_TITLE = "The realm does not stop password guessing"
@@ -81,13 +82,16 @@ def idp_items(check_id: str) -> Callable[[Harness], list[CheckItem] | DoesNotApp
         made = [CheckItem(_synthetic("GET", "/admin/realms/{realm}", "Keycloak's admin API"), ra.CONFIGURATION,
                           reason)]
         if check_id == "idp_password_policy":
-            made += _registration_items(harness)
+            made += _registration_items(harness) + _password_change_items(harness)
         if check_id in BEHAVIOUR_CHECKS:
             reason = None
             if check_id == "idp_brute_force" and not harness.profile.idp.behaviour:
                 reason = DoesNotApply("idp.behaviour is false: the lockout is judged by configuration only")
             made.append(CheckItem(_synthetic("POST", TOKEN_ENDPOINT, "Keycloak's own endpoint"), ra.BEHAVIOUR,
                                   reason))
+        if check_id == "idp_client_hardening":
+            made.append(CheckItem(_synthetic("GET", AUTH_ENDPOINT, "Keycloak's own endpoint"), ra.BEHAVIOUR,
+                                  _no_client_to_probe(harness)))
         return made
 
     return items
@@ -103,6 +107,21 @@ def _registration_items(harness: Harness) -> list[CheckItem]:
     support = support_of(harness)
     return [CheckItem(flow.operation, ra.BEHAVIOUR, af.flow_blocker(flow, support))
             for flow in flows_of(harness).values() if flow.kind == "registration"]
+
+
+def _password_change_items(harness: Harness) -> list[CheckItem]:
+    """One `behaviour` item per password change the backend offers (account_flows): a weak password must be
+    refused. It changes the password of an account of the check's own, never a test user's."""
+    if not harness.profile.idp.behaviour:
+        return []
+    own = None if harness.source.can(REGISTER) else (
+        f"the identity source {harness.source.name} cannot make accounts of the check's own, and a test user's "
+        "password is never changed")
+    return [CheckItem(flow.operation, ra.BEHAVIOUR, flow.problem or own) for flow in _password_changes(harness)]
+
+
+def _password_changes(harness: Harness) -> list[af.AccountFlow]:
+    return af.password_changes(harness.catalogue.operations, harness.profile.account_flows)
 
 
 def _audit_input(ctx: CheckContext) -> dict[str, Any]:
@@ -142,6 +161,9 @@ def _verdict(ctx: CheckContext, settings: list[ra.Setting], title: str, severity
 @check("idp_password_policy", title=POLICY_TITLE,
        severity=Severity.MEDIUM, items=idp_items("idp_password_policy"))
 def test_idp_password_policy(operation: Operation, variant: str, ctx: CheckContext) -> None:
+    if variant == ra.BEHAVIOUR and any(flow.label == operation.label for flow in _password_changes(ctx.harness)):
+        _password_change_behaviour(ctx, operation)
+        return
     if variant == ra.BEHAVIOUR:
         _weak_password_behaviour(ctx, operation)
         return
@@ -203,10 +225,101 @@ def test_idp_audit_events(operation: Operation, variant: str, ctx: CheckContext)
 @check("idp_client_hardening", title=CLIENT_TITLE, severity=Severity.MEDIUM,
        items=idp_items("idp_client_hardening"))
 def test_idp_client_hardening(operation: Operation, variant: str, ctx: CheckContext) -> None:
+    if variant == ra.BEHAVIOUR:
+        _client_flows_behaviour(ctx)
+        return
     audit, _limits = _configured(ctx)
     settings = ra.audit_clients(audit["realm"], audit["clients"], ctx.harness.profile.environment,
                                 ctx.harness.identity.run_tag)
     _verdict(ctx, settings, CLIENT_TITLE, Severity.MEDIUM)
+
+
+# -- PKCE and the implicit flow, by behaviour ---------------------------------------------------------------------
+def _client_hints(harness: Harness) -> list[tuple[str, str | None, str]]:
+    """Clients the profile names for the authorization probes: (client id, redirect URI, where it is named). The
+    client keycloak_accounts logs in with counts (it is the realm's, not the harness's own)."""
+    identity = harness.profile.identity
+    hints = [(hint.client_id, hint.redirect_uri, "idp.public_clients") for hint in harness.profile.idp.public_clients]
+    if identity.provider == "keycloak_accounts" and identity.client_id:
+        hints.append((identity.client_id, identity.redirect_uri, "identity.client_id"))
+    return hints
+
+
+def _no_client_to_probe(harness: Harness) -> str | None:
+    if harness.identity.can("admin") or _client_hints(harness):
+        return None
+    return (f"no client to try at the authorization endpoint: the identity source {harness.source.name} has no "
+            "Keycloak admin rights to read the realm's clients, and the profile names none (idp.public_clients)")
+
+
+def _authorization_targets(ctx: CheckContext) -> list[ra.AuthorizationTarget]:
+    """The realm's clients (admin rights) and the profile's, by client id; never the harness's own."""
+    run_tag = ctx.harness.identity.run_tag
+    keycloak_url = ctx.harness.env.keycloak_url
+    clients = _audit_input(ctx)["clients"] if ctx.keycloak_admin else []
+    found = {target.client_id: target for target in ra.authorization_targets(
+        clients, run_tag, lambda client: af.redirect_uri_for(client, keycloak_url))}
+    for client_id, uri, source in _client_hints(ctx.harness):
+        if run_tag and client_id.startswith(run_tag):
+            continue
+        known = found.get(client_id)
+        uri = uri or (known.redirect_uri if known else None)
+        found[client_id] = ra.AuthorizationTarget(client_id, uri, known.public if known else True,
+                                                  "" if uri else f"no redirect URI (name one in {source})")
+    return list(found.values())
+
+
+def _client_flows_behaviour(ctx: CheckContext) -> None:
+    """Per client, GET requests to Keycloak's authorization endpoint (answers read, redirects never followed): a
+    code request with S256 (the baseline), one without code_challenge and one with `plain` (public clients), and an
+    implicit one (response_type=token). Accepted (the login page, or a code or token) where it must be refused is a
+    finding."""
+    targets = _authorization_targets(ctx)
+    probed = [target for target in targets if target.redirect_uri]
+    unprobed = "; ".join(f"client {target.client_id} not tried: {target.why}" for target in targets
+                         if not target.redirect_uri)
+    if not probed:
+        why = unprobed or "the realm has no client a browser logs in with"
+        pytest.skip(f"no client to try at the authorization endpoint ({why})")
+    settings: list[ra.Setting] = []
+    for target in probed:
+        keys = (ra.S256, ra.NO_CHALLENGE, ra.PLAIN, ra.IMPLICIT) if target.public else (ra.S256, ra.IMPLICIT)
+        answers = {key: _authorize(ctx, target, key) for key in keys}
+        settings += ra.authorization_settings(target.client_id, answers)
+    if not settings:
+        pytest.skip(f"Keycloak's answers say nothing about the clients' flows ({_answers_seen(ctx)})")
+    ctx.settings = [setting.to_dict() for setting in settings]
+    clients = ", ".join(target.client_id for target in probed)
+    ctx.note = "; ".join(part for part in (f"judged by behaviour: {len(settings)} settings of {clients}", unprobed)
+                         if part)
+    bad = ra.failing(settings)
+    if bad:
+        raise Failure(CLIENT_TITLE, "; ".join(setting.describe() for setting in bad), severity=Severity.MEDIUM)
+
+
+def _authorize(ctx: CheckContext, target: ra.AuthorizationTarget, key: str) -> ra.AuthorizationAnswer:
+    """One authorization request, anonymous and without cookies; its answer read, never followed."""
+    assert target.redirect_uri is not None
+    verifier, challenge = af.pkce_pair()
+    params = {"client_id": target.client_id, "redirect_uri": target.redirect_uri, "scope": "openid",
+              "state": secrets.token_urlsafe(8), "response_type": "token" if key == ra.IMPLICIT else "code"}
+    if key == ra.IMPLICIT:
+        params["nonce"] = secrets.token_urlsafe(8)  # OpenID Connect's implicit flow needs one
+    elif key == ra.S256:
+        params |= {"code_challenge": challenge, "code_challenge_method": "S256"}
+    elif key == ra.PLAIN:
+        params |= {"code_challenge": verifier, "code_challenge_method": "plain"}
+    env = ctx.harness.env
+    response, exchange, _elapsed = ctx.send_url("GET", f"{env.keycloak_url}{AUTH_ENDPOINT.format(realm=env.realm)}",
+                                                params=params, record=False)
+    ctx.exchanges.append(dataclasses.replace(exchange, role="baseline" if key == ra.S256 else "attack",
+                                             actor="anonymous"))
+    return ra.read_authorization_answer(response.status_code, response.headers.get("location", ""), response.text,
+                                        target.redirect_uri)
+
+
+def _answers_seen(ctx: CheckContext) -> str:
+    return ", ".join(dict.fromkeys(exchange.response.split("\n", 1)[0] for exchange in ctx.exchanges))
 
 
 # -- a weak password, by behaviour ---------------------------------------------------------------------------------
@@ -246,6 +359,64 @@ def _weak_password_behaviour(ctx: CheckContext, operation: Operation) -> None:
         raise Failure(WEAK_TITLE, f"`{operation.label}` registered an account with a {len(weak)}-character password "
                                   f"of lower-case letters and digits (HTTP {answer.status_code}), and it logs in with "
                                   "it", severity=Severity.MEDIUM)
+
+
+CHANGE_TITLE = "A password change accepts a weak password"
+
+
+def _password_change_behaviour(ctx: CheckContext, operation: Operation) -> None:
+    """An account of the check's own changes its password to a strong one (the baseline, proved by a login with it),
+    then to a weak one; the weak one is accepted when the answer says success and the account then logs in with it.
+    The account is deleted afterwards."""
+    flow = next(flow for flow in _password_changes(ctx.harness) if flow.label == operation.label)
+    weak = weak_password(ctx.harness.profile.idp)
+    strong = strong_password()
+    for secret, label in ((weak, "password:weak"), (strong, "password:strong")):
+        ctx.harness.redactor.add_secret(secret, label)
+    try:
+        account = ctx.create_account(f"pw{secrets.token_hex(3)}")
+    except DigasecError as exc:
+        raise CheckError(f"an account of the check's own could not be made: {exc}") from None
+    current = account.password
+    try:
+        answer = _change_password(ctx, operation, flow, account, (current, strong), ctx.token(account), "baseline")
+        token = ctx.fresh_login(dataclasses.replace(account, password=strong))
+        if not ctx.succeeded(answer):
+            pytest.skip(f"baseline failed: `{operation.label}` did not change the password of the check's own account "
+                        f"to a strong one (HTTP {answer.status_code}); a refusal of a weak one would prove nothing")
+        if token is None:
+            pytest.skip(f"baseline failed: `{operation.label}` answered HTTP {answer.status_code} to a change of the "
+                        "check's own account's password to a strong one, but the account does not log in with it; a "
+                        "refusal of a weak one would prove nothing")
+        current = strong
+        answer = _change_password(ctx, operation, flow, account, (strong, weak), token, "attack")
+        refused = answer.status_code >= 400 or bool(af.says_failure(answer.text))
+        logged_in = not refused and ctx.fresh_login(dataclasses.replace(account, password=weak)) is not None
+        current = weak if logged_in else current
+    finally:
+        ctx.remove_accounts([dataclasses.replace(account, password=current)])
+    seen = "refused" if refused else ("accepted: the account logs in with it" if logged_in else
+                                      "answered as accepted, but the account does not log in with it")
+    ctx.settings = [ra.Setting("idp_password_policy", f"password change to a {len(weak)}-character password", seen,
+                               "refused", "TR-03161 O.Pass_1", not logged_in, ra.BEHAVIOUR).to_dict()]
+    ctx.note = (f"judged by behaviour: `{operation.label}` on an account of the check's own, to a "
+                f"{len(weak)}-character password: {seen}; the account was deleted afterwards")
+    if logged_in:
+        raise Failure(CHANGE_TITLE, f"`{operation.label}` changed the password of an account to a "
+                                    f"{len(weak)}-character password of lower-case letters and digits (HTTP "
+                                    f"{answer.status_code}), and it logs in with it", severity=Severity.MEDIUM)
+
+
+def _change_password(ctx: CheckContext, operation: Operation, flow: af.AccountFlow, account: TestUser,
+                     passwords: tuple[str, str], token: str, role: str) -> httpx.Response:
+    """`operation` as `account` with its current-password fields set to `passwords[0]` and its new ones to
+    `passwords[1]` (the rest of the body as the harness generates it)."""
+    request = ctx.request_for(operation, account)
+    body = dict(request.json) if isinstance(request.json, dict) else {}
+    for field in flow.fields:
+        body[field.name] = passwords[0] if field.role == af.CURRENT_PASSWORD else passwords[1]
+    return ctx.send(dataclasses.replace(request, json=body), bearer=token, op=operation, role=role,
+                    actor=account.key)
 
 
 def _logs_in(ctx: CheckContext, account: TestUser, password: str) -> bool:

@@ -4,19 +4,23 @@ No ``from __future__ import annotations`` here: the body model of the profile up
 is chosen inside ``build_router``, so FastAPI must see real annotations.
 """
 
+import logging
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Response, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from demo import db
 from demo.auth import CurrentUser, User
-from demo.deps import DbSession, effective_role, is_uuid, not_found
+from demo.deps import DbSession, Keycloak, effective_role, is_uuid, not_found, service_unavailable
 from demo.flaws import Flaws
+from demo.keycloak_client import KeycloakUnavailable
 from demo.roles import RANK, token_role
-from demo.schemas import ConsentOut, ProfileOut, ProfileUpdate, ProfileUpdateLenient
+from demo.schemas import ConsentOut, Message, PasswordChange, ProfileOut, ProfileUpdate, ProfileUpdateLenient
+
+log = logging.getLogger(__name__)
 
 # Given at onboarding in the app (consent_type, version, granted).
 ONBOARDING_CONSENTS: tuple[tuple[str, str, bool], ...] = (
@@ -82,6 +86,25 @@ def build_router(flaws: Flaws) -> APIRouter:
             profile.role = requested
         session.commit()
         return _profile_out(profile, effective_role(session, user, flaws))
+
+    @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT,
+                 responses={400: {"model": Message, "description": "Wrong current password, or a new password the "
+                                                                    "realm's password policy refuses"}})
+    def change_my_password(body: PasswordChange, user: CurrentUser, keycloak: Keycloak) -> Response:
+        """Keycloak sets the new password, so the realm's password policy decides whether it is good enough. The
+        current password unchanged is nothing to change."""
+        if body.new_password != body.current_password:
+            username = str(user.claims.get("preferred_username", ""))
+            try:
+                if keycloak.password_grant(username, body.current_password) is None:
+                    raise HTTPException(status.HTTP_400_BAD_REQUEST, "the current password is wrong")
+                if not keycloak.set_password(user.sub, body.new_password):
+                    raise HTTPException(status.HTTP_400_BAD_REQUEST, "the new password does not meet the password "
+                                                                     "policy")
+            except KeycloakUnavailable as exc:
+                log.error("password change failed: %s", exc)
+                raise service_unavailable() from None
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @router.get("/users/{user_id}/profile", response_model=ProfileOut, responses={404: {"description": "Not found"}})
     def get_user_profile(user_id: str, user: CurrentUser, session: DbSession) -> ProfileOut:

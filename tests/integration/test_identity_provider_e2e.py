@@ -21,6 +21,7 @@ pytestmark = pytest.mark.integration
 IDP_CHECKS = ("idp_password_policy", "idp_brute_force", "idp_mfa", "idp_token_lifetime", "idp_audit_events",
               "idp_client_hardening", "idp_established")
 LOCKOUT = ("idp_brute_force", "POST", "/realms/{realm}/protocol/openid-connect/token", "behaviour")
+AUTHORIZE = ("idp_client_hardening", "GET", "/realms/{realm}/protocol/openid-connect/auth", "behaviour")
 
 
 def realm_rows() -> list[dict[str, Any]]:
@@ -61,6 +62,38 @@ def test_the_lockout_is_proved_on_a_real_keycloak(secure_scan: Scan, demo_scan: 
     open_door = item(demo_scan, LOCKOUT)
     assert open_door["outcome"] == "fail"
     assert "still logs" in open_door["message"]
+
+
+def test_pkce_and_the_implicit_flow_are_judged_at_the_authorization_endpoint(secure_scan: Scan,
+                                                                             demo_scan: Scan) -> None:
+    """The public app client, read from the realm: hardened, Keycloak refuses a code request without code_challenge
+    or with `plain`, and response_type=token, with an OAuth error at the redirect URI; lax, it shows its login page
+    for each. The backend's confidential login client has no browser flow and is not tried."""
+    names = ["client diga-app: code flow without code_challenge", "client diga-app: code_challenge_method plain",
+             "client diga-app: implicit flow (response_type=token)"]
+    hardened = item(secure_scan, AUTHORIZE)
+    assert hardened["outcome"] == "pass", hardened
+    assert [(s["name"], s["value"]) for s in hardened["settings"]] == list(zip(names, [
+        "refused (invalid_request)", "refused (invalid_request)", "refused (unauthorized_client)"], strict=True))
+    lax = item(demo_scan, AUTHORIZE)
+    assert lax["outcome"] == "fail", lax
+    assert [(s["name"], s["value"]) for s in lax["settings"]] == [(name, "accepted (login page)") for name in names]
+    assert any(e["role"] == "attack" and "response_type=token" in e["request"] for e in lax["evidence"]), lax
+
+
+def test_a_second_factor_is_required_for_the_admin_role_only_in_the_hardened_realm(secure_scan: Scan,
+                                                                                  demo_scan: Scan) -> None:
+    """idp.mfa_roles [admin] in both demos: the hardened realm's browser flow requires OTP under a
+    conditional-user-role admin subflow; the lax realm keeps Keycloak's default flow. The admin role user still logs
+    in by password grant (the direct grant flow is Keycloak's default): its role checks ran."""
+    mfa = ("idp_mfa", "GET", "/admin/realms/{realm}", "configuration")
+    role = {s["name"]: s for s in item(secure_scan, mfa)["settings"]}["second factor for role admin"]
+    assert (role["value"], role["ok"]) == ("required", True)
+    role = {s["name"]: s for s in item(demo_scan, mfa)["settings"]}["second factor for role admin"]
+    assert (role["value"], role["ok"]) == ("not required (OTP Form)", False)
+    admin_reads = [r for r in secure_scan.results if r["check"] == "cross_user_read"
+                   and r.get("variant", "").startswith("admin-1->") and r["outcome"] == "pass"]
+    assert admin_reads, "the admin role user did not log in in the hardened realm"
 
 
 def test_each_item_says_how_it_was_judged(secure_scan: Scan) -> None:
@@ -115,3 +148,18 @@ def test_a_weak_password_is_refused_by_the_demos_registration(scan_name: str, re
     result = item(scan, ("idp_password_policy", "POST", "/v1/auth/register", "behaviour"))
     assert result["outcome"] == "pass", result
     assert [setting["value"] for setting in result["settings"]] == ["refused"]
+
+
+def test_a_weak_password_on_the_demos_password_change_is_judged_by_the_realm(secure_scan: Scan,
+                                                                            demo_scan: Scan) -> None:
+    """`POST /v1/me/password` hands the new password to Keycloak, so the realm's policy decides: the lax realm's
+    length(6) takes the 11-character password (the account of the check's own then logs in with it), the hardened
+    realm's length(12) refuses it. Neither touches a test user's password."""
+    change = ("idp_password_policy", "POST", "/v1/me/password", "behaviour")
+    hardened = item(secure_scan, change)
+    assert hardened["outcome"] == "pass", hardened
+    assert [s["value"] for s in hardened["settings"]] == ["refused"]
+    lax = item(demo_scan, change)
+    assert lax["outcome"] == "fail", lax
+    assert [s["value"] for s in lax["settings"]] == ["accepted: the account logs in with it"]
+    assert "the account was deleted afterwards" in lax["note"]

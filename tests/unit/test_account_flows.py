@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 from typing import Any
@@ -809,3 +810,42 @@ def test_timing_look_keeps_a_decided_comparison_and_looks_again_at_the_others() 
     second = af.timing_look(durations, settings, plan, 1, decided=first)
     assert second["existing"] is first["existing"]
     assert second["disabled"].rounds == 15
+
+
+# -- password changes (idp_password_policy, behaviour) --------------------------------------------------------------
+def changes(*ops: Operation, **settings: Any) -> dict[str, tuple[tuple[str, str], ...]]:
+    return {flow.label: tuple((f.name, f.role) for f in flow.fields)
+            for flow in af.password_changes(list(ops), AccountFlowSettings(**settings))}
+
+
+def test_a_signed_in_change_of_ones_own_password_is_found_with_its_current_and_new_fields() -> None:
+    with_current = operation("POST", "/v1/me/password", body=body("current_password", "new_password",
+                                                                   "new_password_confirmation"), needs_auth=True)
+    camel = dataclasses.replace(operation(
+        "PATCH", "/api/users/{user_id}/credentials", body=body("oldPassword", "newPassword"),
+        operation_id="changePassword", needs_auth=True,
+        parameters=(Parameter("user_id", "path", True, {"type": "string"}),)), user_params=("user_id",))
+    assert changes(with_current, CHANGE_PASSWORD, camel) == {
+        "POST /v1/me/password": (("current_password", af.CURRENT_PASSWORD), ("new_password", af.PASSWORD),
+                                 ("new_password_confirmation", af.PASSWORD)),
+        "PUT /v1/me/password": (("password", af.PASSWORD),),
+        "PATCH /api/users/{user_id}/credentials": (("oldPassword", af.CURRENT_PASSWORD), ("newPassword", af.PASSWORD)),
+    }
+
+
+def test_public_flows_objects_and_operations_without_a_new_password_are_no_password_change() -> None:
+    reset = operation("POST", "/v1/auth/password-reset", body=body("email", "password"))  # public
+    of_an_object = operation("PUT", "/v1/vaults/{vault_id}/password", body=body("password"), needs_auth=True)
+    only_current = operation("POST", "/v1/me/password/verify", body=body("current_password"), needs_auth=True)
+    no_word = operation("PUT", "/v1/me", body=body("display_name", "password"), needs_auth=True)
+    assert changes(reset, of_an_object, only_current, no_word, LOGIN, REGISTER, NOTES) == {}
+    assert changes(CHANGE_PASSWORD, discover="never") == {}
+
+
+def test_the_profile_names_a_password_change_and_its_problems() -> None:
+    named = af.password_changes([CHANGE_PASSWORD, NOTES], AccountFlowSettings(
+        password_change=["POST /v1/notes", "POST /v1/gone"]))
+    assert [(flow.label, flow.problem) for flow in named] == [
+        ("POST /v1/notes", "`POST /v1/notes` has no body field for the new password (account_flows.password_fields)"),
+        ("POST /v1/gone", "the profile names `POST /v1/gone` as a password change (account_flows.password_change), "
+                          "but the OpenAPI document has no such operation")]

@@ -71,6 +71,10 @@ class FakeKeycloak:
             return TokenGrant(access_token="token", expires_in=300)
         return None
 
+    def set_password(self, user_id: str, password: str) -> bool:
+        """A realm whose password policy is length(12)."""
+        return user_id == ALICE and len(password) >= 12
+
 
 @pytest.fixture(scope="module")
 def private_key() -> rsa.RSAPrivateKey:
@@ -212,3 +216,18 @@ def test_password_reset_timing_flaw_only_slows_existing_accounts(flawed: AppClie
     assert time.perf_counter() - started >= account.MAIL_RELAY_LATENCY_SECONDS
     assert existing.status_code == 202
     assert existing.json() == {"detail": account.PASSWORD_RESET_ACCEPTED}
+
+
+def test_a_password_change_lets_the_realms_policy_decide(secure: AppClient, private_key: rsa.RSAPrivateKey) -> None:
+    alice = auth(private_key, ALICE, preferred_username="alice@example.org")
+
+    def change(current: str, new: str) -> httpx.Response:
+        return secure.post("/v1/me/password", headers=alice, json={"current_password": current, "new_password": new})
+
+    assert change("anything", "anything").status_code == 204  # the current one unchanged: nothing to change
+    wrong = change("a-wrong-password", "a-long-new-password")
+    assert (wrong.status_code, wrong.json()["detail"]) == (400, "the current password is wrong")
+    weak = change("the-right-password", "short1")
+    assert (weak.status_code, weak.json()["detail"]) == (400, "the new password does not meet the password policy")
+    assert change("the-right-password", "a-long-new-password").status_code == 204
+    assert secure.post("/v1/me/password", json={"current_password": "x", "new_password": "y"}).status_code == 401
