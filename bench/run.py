@@ -440,8 +440,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="smoke test: 1 run, 50 operations only, no -n 2, "
                              "Schemathesis with 1 example per operation")
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (default 3; the median is shown)")
-    parser.add_argument("--sizes", default=None, help=f"operations per API, comma-separated (default "
-                                                      f"{','.join(map(str, SIZES))})")
+    parser.add_argument("--sizes", nargs="+", default=None,
+                        help=f"operations per API, comma- or space-separated (default {','.join(map(str, SIZES))})")
     parser.add_argument("--no-schemathesis", action="store_true", help="leave out the Schemathesis comparison")
     parser.add_argument("--demo", action="store_true",
                         help="also `digasec demo` cold and warm (boots Keycloak: about a minute or more each)")
@@ -453,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     sizes: tuple[int, ...] = QUICK_SIZES if args.quick else SIZES
     if args.sizes:
-        sizes = tuple(int(value) for value in args.sizes.split(","))
+        sizes = tuple(int(value) for values in args.sizes for value in values.split(",") if value)
     runs = 1 if args.quick else args.runs
     if runs < 1:
         sys.stderr.write("digasec bench: --runs must be at least 1\n")

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from fixtures.api.catalogue import Operation
     from fixtures.engine.context import CheckContext
     from fixtures.engine.harness import Harness
-    from fixtures.engine.seeder import LedgerEntry
+    from fixtures.engine.seeder import Ledger, LedgerEntry
     from fixtures.identity import TestUser
 
 PAIR_USERS = ("user1", "user2", "user3")
@@ -387,10 +387,14 @@ def _foreign_in(ctx: CheckContext, text: str, user: TestUser,
     """Other users' canaries in `text` (owner -> (canary, what)); a field with a small maxLength carries the short
     form of a canary."""
     found = {owner: (canary, "canary") for owner, canary in foreign_canaries(text, canaries, user.key).items()}
-    by_owner = _object_canaries_by_owner(ctx)  # one pass over the objects, not one per user
+    created = _created(ctx)
+    # every short form has SHORT_CANARY_LENGTH characters: look the text's pieces of that length up, instead of
+    # searching the text for each of the forms (their number grows with the objects created)
+    pieces = {text[at:at + SHORT_CANARY_LENGTH] for at in range(len(text) - SHORT_CANARY_LENGTH + 1)}
     for other in ctx.users:
-        forms = owner_canaries(other.canary, by_owner.get(other.key, []))
-        short = next((form for form, is_short in forms if is_short and form in text), None)
+        forms, positions = created.short_forms(other)
+        hits = [positions[piece] for piece in pieces if piece in positions]
+        short = forms[min(hits)][0] if hits else None  # the first form in the list that occurs, as before
         if other.key != user.key and other.key not in found and short is not None:
             found[other.key] = (short, f"short canary ({SHORT_CANARY_LENGTH} characters, 40 random bits)")
     return found
@@ -809,8 +813,8 @@ def _public_read(ctx: CheckContext, op: Operation, request: Request, owner_reads
 
 def _names_created_object(ctx: CheckContext, path: str) -> bool:
     """Whether a concrete path lies under an object the harness created (`/articles/7/comments` under `/articles/7`)."""
-    entries = (*ctx.harness.ledger.entries, *ctx.harness.created_here.entries)
-    return any(path == entry.path or path.startswith(entry.path.rstrip("/") + "/") for entry in entries)
+    created = _created(ctx)
+    return path in created.paths or any(path[:at] in created.trimmed for at, char in enumerate(path) if char == "/")
 
 
 def owner_canaries(canary: str, object_canaries: Iterable[str] = ()) -> list[tuple[str, bool]]:
@@ -823,17 +827,50 @@ def owner_canaries(canary: str, object_canaries: Iterable[str] = ()) -> list[tup
 
 def _object_canaries(ctx: CheckContext, user: TestUser) -> list[str]:
     """The canaries of the objects created for `user` (seeded, and created in this process)."""
-    entries = (*ctx.harness.ledger.entries, *ctx.harness.created_here.entries)
-    return [entry.canary for entry in entries if entry.owner == user.key and entry.canary]
+    return list(_created(ctx).canaries_by_owner.get(user.key, []))
 
 
-def _object_canaries_by_owner(ctx: CheckContext) -> dict[str, list[str]]:
-    """`_object_canaries` of every owner at once (owner key -> canaries, in the same order)."""
-    by_owner: dict[str, list[str]] = {}
-    for entry in (*ctx.harness.ledger.entries, *ctx.harness.created_here.entries):
-        if entry.canary:
-            by_owner.setdefault(entry.owner, []).append(entry.canary)
-    return by_owner
+class _Created:
+    """What the cross-user checks look up among the objects the harness created (seeded, and created in this
+    process), derived once for as long as neither ledger grows: each response searched used to walk them all, which
+    made a scan quadratic in the API's size."""
+
+    def __init__(self, entries: Sequence[LedgerEntry]) -> None:
+        self.paths = {entry.path for entry in entries}
+        self.trimmed = {entry.path.rstrip("/") for entry in entries}
+        self.canaries_by_owner: dict[str, list[str]] = {}
+        for entry in entries:
+            if entry.canary:
+                self.canaries_by_owner.setdefault(entry.owner, []).append(entry.canary)
+        self._short: dict[tuple[str, str], tuple[list[tuple[str, bool]], dict[str, int]]] = {}
+
+    def short_forms(self, user: TestUser) -> tuple[list[tuple[str, bool]], dict[str, int]]:
+        """`owner_canaries` of `user` and its objects, and where each short form first appears in that list."""
+        key = (user.key, user.canary)
+        if key not in self._short:
+            forms = owner_canaries(user.canary, self.canaries_by_owner.get(user.key, []))
+            positions: dict[str, int] = {}
+            for position, (form, is_short) in enumerate(forms):
+                if is_short:
+                    positions.setdefault(form, position)
+            self._short[key] = forms, positions
+        return self._short[key]
+
+
+_CREATED: list[tuple[Ledger, Ledger, int, int, _Created]] = []  # the last run's ledgers, their sizes, the index
+
+
+def _created(ctx: CheckContext) -> _Created:
+    ledger, here = ctx.harness.ledger, ctx.harness.created_here
+    if _CREATED:
+        last_ledger, last_here, size, size_here, created = _CREATED[0]
+        # both ledgers only ever append: the same ones at the same sizes hold the same entries
+        if last_ledger is ledger and last_here is here and (size, size_here) == (len(ledger.entries),
+                                                                             len(here.entries)):
+            return created
+    created = _Created((*ledger.entries, *here.entries))
+    _CREATED[:] = [(ledger, here, len(ledger.entries), len(here.entries), created)]
+    return created
 
 
 def _state_reader(ctx: CheckContext, op: Operation, what: str) -> Operation:

@@ -20,7 +20,6 @@ from outside; its note names the issuer and algorithm seen (a pass unless the pr
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import secrets
 import time
@@ -492,7 +491,7 @@ def _login(ctx: CheckContext, user: TestUser, password: str, role: str, *, name:
             "username": name or user.username, "password": password, "scope": "openid"}
     response, exchange, _elapsed = ctx.send_url("POST", f"{env.keycloak_url}/realms/{env.realm}/protocol/"
                                                 "openid-connect/token", data=form, record=False)
-    ctx.exchanges.append(dataclasses.replace(exchange, role=role, actor=user.key))
+    ctx.exchanges.append(exchange.labelled(role=role, actor=user.key))
     return response
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,15 @@ def test_an_ignored_sigint_is_taken_back(monkeypatch: pytest.MonkeyPatch) -> Non
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGINT, original)
+
+
+def test_a_scan_switches_plugin_autoloading_off_only_while_pytest_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fixtures.cli import AUTOLOAD_SWITCH, _own_plugins_only
+
+    monkeypatch.delenv(AUTOLOAD_SWITCH, raising=False)
+    with _own_plugins_only():
+        assert os.environ[AUTOLOAD_SWITCH] == "1"
+    assert AUTOLOAD_SWITCH not in os.environ
+    monkeypatch.setenv(AUTOLOAD_SWITCH, "")  # the caller's choice (empty: load every plugin) stays
+    with _own_plugins_only():
+        assert os.environ[AUTOLOAD_SWITCH] == ""

@@ -352,3 +352,27 @@ def test_byte_sizes_read_like_the_profile() -> None:
     assert byte_size(10_000_000) == "10 MB"
     assert byte_size(1500) == "1.5 kB"
     assert byte_size(12) == "12 bytes"
+
+
+def test_evidence_is_rendered_once_when_first_read_and_labelled_copies_share_it():
+    redactor = Redactor()
+    answer = httpx.MockTransport(lambda request: httpx.Response(200, json={"k": "s3cr3t-value"}))
+    client = TargetClient("http://127.0.0.1:9", timeout_s=1.0, redactor=redactor, transport=answer)
+    renders: list[str] = []
+    original = redactor.redact
+
+    def counting(text: str) -> str:
+        renders.append(text)
+        return original(text)
+
+    redactor.redact = counting  # type: ignore[method-assign]
+    _response, exchange = client.send(Request("GET", "/x"))
+    assert renders == []  # nothing rendered while nobody reads the text
+    redactor.add_secret("s3cr3t-value", "learned-later")
+    labelled = exchange.labelled(role="attack", actor="user1")
+    assert "s3cr3t-value" not in labelled.response  # redacted with the secrets known when it is read
+    assert labelled.response == exchange.response
+    assert labelled.request == exchange.request
+    assert len(renders) == 2  # request and response, once each, for both copies
+    assert (labelled.role, labelled.actor, labelled.status) == ("attack", "user1", 200)
+    assert "s3cr3t" not in repr(exchange)
