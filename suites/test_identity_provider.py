@@ -20,6 +20,7 @@ from outside; its note names the issuer and algorithm seen (a pass unless the pr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import time
@@ -311,8 +312,7 @@ def _authorize(ctx: CheckContext, target: ra.AuthorizationTarget, key: str) -> r
     env = ctx.harness.env
     response, exchange, _elapsed = ctx.send_url("GET", f"{env.keycloak_url}{AUTH_ENDPOINT.format(realm=env.realm)}",
                                                 params=params, record=False)
-    ctx.exchanges.append(dataclasses.replace(exchange, role="baseline" if key == ra.S256 else "attack",
-                                             actor="anonymous"))
+    ctx.exchanges.append(exchange.labelled(role="baseline" if key == ra.S256 else "attack", actor="anonymous"))
     return ra.read_authorization_answer(response.status_code, response.headers.get("location", ""), response.text,
                                         target.redirect_uri)
 
