@@ -51,7 +51,7 @@ def compose_engine(engine: Any) -> Any:
 
 def engine_state(client: Any) -> tuple[set[str], set[str], set[str]]:
     """Container ids, network ids and volume names, as `docker ps -a`, `network ls` and `volume ls` show them."""
-    return ({c.id for c in client.containers.list(all=True)}, {n.id for n in client.networks.list()},
+    return ({c.id for c in client.containers.list(all=True, sparse=True)}, {n.id for n in client.networks.list()},
             {v.name for v in client.volumes.list()})
 
 
@@ -179,7 +179,7 @@ def test_own_network_ports_on_loopback_labels_everywhere_and_teardown(compose_en
         discovery = httpx.get(f"{env.issuer}/.well-known/openid-configuration", trust_env=False).json()
         assert discovery["issuer"] == env.issuer  # the URL the harness uses is the one tokens carry
         mine = {"label": f"{LABEL_RUN}={launcher.run_id}"}
-        containers = compose_engine.containers.list(filters=mine)
+        containers = compose_engine.containers.list(filters=mine, sparse=True)
         assert {c.labels["com.docker.compose.service"] for c in containers} == {"sso", "api"}
         assert {c.labels["com.docker.compose.project"] for c in containers} == {"digasec-c0ffee000001"}
         for container in containers:
@@ -276,7 +276,8 @@ def test_a_killed_runs_project_is_removed_by_the_next_run(compose_engine: Any, t
     finally:
         process.kill()
         process.wait()
-    left = compose_engine.containers.list(all=True, filters={"label": f"{LABEL_PID}={process.pid}"})
+    left = compose_engine.containers.list(all=True, filters={"label": f"{LABEL_PID}={process.pid}"},
+                                          sparse=True)
     assert left, "the killed run left nothing to clean up: the test proves nothing"
     remove_leftovers(compose_engine)
     assert left_behind(before, engine_state(compose_engine)) == set()
@@ -286,7 +287,8 @@ def wait_for_containers(client: Any, process: subprocess.Popen[Any]) -> None:
     """Until both services of the run's project exist (the run is in the middle of its boot)."""
     mine = {"label": f"{LABEL_PID}={process.pid}"}
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(client.containers.list(all=True, filters=mine)) < 2:
+    while time.monotonic() < deadline and len(client.containers.list(all=True, filters=mine, sparse=True)) < 2:
         assert process.poll() is None, "the run ended before its containers started"
         time.sleep(0.2)
-    assert len(client.containers.list(all=True, filters=mine)) == 2, "the project's containers never started"
+    started = client.containers.list(all=True, filters=mine, sparse=True)
+    assert len(started) == 2, "the project's containers never started"

@@ -41,7 +41,7 @@ pytestmark = pytest.mark.integration
 
 def engine_state(client: Any) -> tuple[set[str], set[str]]:
     """What `docker ps -a` and `docker network ls` show: container ids and network ids."""
-    return ({c.id for c in client.containers.list(all=True)}, {n.id for n in client.networks.list()})
+    return ({c.id for c in client.containers.list(all=True, sparse=True)}, {n.id for n in client.networks.list()})
 
 
 @dataclass
@@ -191,10 +191,10 @@ def test_ctrl_c_during_boot_removes_the_containers(engine: Any, tmp_path: Path) 
     try:
         deadline = time.monotonic() + 120
         mine = {"label": [f"{LABEL_PID}={process.pid}", f"{LABEL_ROLE}=keycloak"]}
-        while time.monotonic() < deadline and not engine.containers.list(filters=mine):
+        while time.monotonic() < deadline and not engine.containers.list(filters=mine, sparse=True):
             assert process.poll() is None, process.communicate()[0][-3000:]
             time.sleep(0.2)
-        assert engine.containers.list(filters=mine), "Keycloak's container never started"
+        assert engine.containers.list(filters=mine, sparse=True), "Keycloak's container never started"
         process.send_signal(signal.SIGINT)
         output = process.communicate(timeout=120)[0]
     finally:
@@ -202,7 +202,7 @@ def test_ctrl_c_during_boot_removes_the_containers(engine: Any, tmp_path: Path) 
             process.kill()
             process.wait()
     assert process.returncode != 0, output[-3000:]
-    assert engine.containers.list(all=True, filters={"label": f"{LABEL_PID}={process.pid}"}) == []
+    assert engine.containers.list(all=True, filters={"label": f"{LABEL_PID}={process.pid}"}, sparse=True) == []
     assert left_behind(before, engine_state(engine)) == set()
 
 
