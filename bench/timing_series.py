@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from typing import Any
 
 from fixtures.target.launchers.base import Environment, free_port, wait_until_ready
 from fixtures.target.launchers.process import ManagedProcess, ProcessLauncher
-from fixtures.target.profile import load_profile
+from fixtures.target.profile import Profile, load_profile
 
 PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "bench" / "results"
@@ -74,6 +75,22 @@ def flow_figures(result: dict[str, Any]) -> dict[str, Any]:
     return {"flow": f"{result['method']} {result['path']}", "outcome": result["outcome"],
             "severity": result.get("severity"), "rounds": rounds, "maximum": maximum,
             "seconds": float(seconds[1]) if seconds else None}
+
+
+def login_client(profile: Profile) -> dict[str, str]:
+    """The client the secure demo's own login asks Keycloak for tokens with (the hardened realm allows no password
+    grant on the public app client): the flawed demo beside it needs the same, or its login refuses everyone."""
+    return {name: value for name, value in profile.backend.env.items() if name.startswith("APP_CLIENT_")}
+
+
+def stop_on_signals() -> None:
+    """SIGINT and SIGTERM end the series through its `finally` (Keycloak and both backends stopped): a shell starts
+    background jobs with SIGINT ignored, and SIGTERM would otherwise leave them running."""
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def one_run(project: Path, profile: Path, out: Path, credentials: dict[str, str], select: str) -> dict[str, Any]:
@@ -159,18 +176,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before-runs", type=int, default=3, help="how many of the iterations also run --before")
     parser.add_argument("--backend-only", action="store_true", help="only the backend's flows, not Keycloak's")
     args = parser.parse_args(argv)
+    stop_on_signals()
     select = f"{CHECK} and not realms" if args.backend_only else CHECK
     out = args.out or RESULTS / f"timing-series-{dt.date.today().isoformat()}-{args.label}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="timing-series-"))
-    launcher = ProcessLauncher(load_profile(PROJECT / "profiles" / "demo-secure.yaml"), work)
+    secure = load_profile(PROJECT / "profiles" / "demo-secure.yaml")
+    launcher = ProcessLauncher(secure, work)
     boot_started = time.monotonic()
     env = launcher.boot()
     port = free_port()
     flawed = ManagedProcess(
         "flawed-backend", [sys.executable, "-m", "demo", "--host", "127.0.0.1", "--port", str(port)],
         env={**os.environ, "KEYCLOAK_URL": env.keycloak_url, "KEYCLOAK_REALM": "diga", "OIDC_AUDIENCE": "diga-api",
-             "DATABASE_URL": f"sqlite:///{work}/flawed.db", "DEMO_FLAWS": "all"},
+             "DATABASE_URL": f"sqlite:///{work}/flawed.db", "DEMO_FLAWS": "all", **login_client(secure)},
         cwd=PROJECT, log=work / "flawed-backend.log",
     )
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=args.project, capture_output=True, text=True,
@@ -217,4 +236,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except KeyboardInterrupt:
+        say("interrupted: the runs so far are in the results file")
+        raise SystemExit(130) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 import httpx
@@ -60,6 +61,7 @@ def create_app(
         if settings.flaws.active:
             log.warning("planted security flaws switched on: %s", settings.flaws.describe())
         yield
+        app.state.account_worker.shutdown(wait=True)  # registrations accepted before the end are still created
         http.close()
         engine.dispose()
 
@@ -74,6 +76,8 @@ def create_app(
     app.state.engine = engine
     app.state.sessions = sessions
     app.state.keycloak = keycloak or KeycloakClient(settings, http)
+    # Work that follows an answer (creating a registered account), one at a time, outside the request's cycle.
+    app.state.account_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="account-worker")
     app.state.token_validator = token_validator or TokenValidator(
         issuer=settings.issuer, audience=settings.oidc_audience, keys=JwksCache(settings.jwks_url, http)
     )

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from fixtures.analysis.compare import ResponseShape
-from fixtures.analysis.timing import LookResult, MachineLoad, interleave, load_average
+from fixtures.analysis.timing import BalancedOrder, LookResult, MachineLoad, load_average
 from fixtures.api import account_flows as af
 from fixtures.api.datagen import ValueGenerator
 from fixtures.engine.checks import CheckError, CheckItem, Failure, Severity, check, not_applicable
@@ -158,7 +158,7 @@ def test_account_existence_timing(operation: Operation, variant: str, ctx: Check
         cases = probe.cases
         labels = {case: af.case_label(flow.kind, case) for case in cases}
         plan = af.timing_plan(settings, comparisons=len(cases) - 1)
-        order = interleave(plan.maximum, cases, seed=zlib.crc32(flow.label.encode()))
+        order = BalancedOrder(seed=zlib.crc32(flow.label.encode()))
         durations: dict[str, list[float]] = {case: [] for case in cases}
         statuses: dict[str, list[int]] = {case: [] for case in cases}
         shown: dict[str, Sample] = {}
@@ -168,8 +168,11 @@ def test_account_existence_timing(operation: Operation, variant: str, ctx: Check
             _checked(probe.send(case, record=False), flow, count)
         count, rounds = settings.warmup * len(cases), 0
         # Blocks of rounds back to back, a look after each; the measurement stops once every comparison is clear.
+        # A case whose comparison is decided leaves the blocks that follow (its decision stands; the reference
+        # case, unknown, stays in every block). The order balances which case follows which (BalancedOrder).
         for look, until in enumerate(plan.looks):
-            for case in order[rounds * len(cases):until * len(cases)]:
+            active = [case for case in cases if case not in results or not results[case].decided]
+            for case in order.rounds(until - rounds, active):
                 count += 1
                 sample = _checked(probe.send(case, record=False), flow, count)
                 durations[case].append(sample.elapsed)

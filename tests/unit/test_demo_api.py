@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -208,6 +209,39 @@ def test_account_endpoints(secure: AppClient, flawed: AppClient) -> None:
         for user in ("alice@example.org", "nobody@example.org")
     ]
     assert flawed_failures == [401, 404]
+
+
+class SlowAccountCreation(FakeKeycloak):
+    """Creating an account waits until the test lets it finish (Keycloak hashing the password under load)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.created: list[str] = []
+
+    def create_user(self, *, email: str, password: str, given_name: str, family_name: str) -> Registration:
+        assert self.release.wait(10)
+        self.created.append(email)
+        return super().create_user(email=email, password=password, given_name=given_name, family_name=family_name)
+
+
+def test_secure_registration_answers_before_the_account_is_created(
+    private_key: rsa.RSAPrivateKey, tmp_path: Path
+) -> None:
+    """The answer waits for nothing that depends on the address: the account is created after it, on the account
+    worker, so however long Keycloak takes, new and taken addresses answer alike (no padding involved)."""
+    keycloak = SlowAccountCreation()
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'demo.db'}", flaws=parse_flaws("none"))
+    app = create_app(settings, keycloak=keycloak)  # type: ignore[arg-type]
+    client = AppClient(app)
+    registration = {"password": "long-enough-password", "given_name": "A", "family_name": "B"}
+    answers = [client.post("/v1/auth/register", json={"email": email, **registration})
+               for email in ("new@example.org", "alice@example.org")]
+    assert [(a.status_code, a.json()) for a in answers] == [(202, {"detail": account.REGISTRATION_ACCEPTED})] * 2
+    assert keycloak.created == []  # both answered while the first creation still waits
+    keycloak.release.set()
+    app.state.account_worker.shutdown(wait=True)
+    assert keycloak.created == ["new@example.org", "alice@example.org"]
+    app.state.engine.dispose()
 
 
 def test_password_reset_timing_flaw_only_slows_existing_accounts(flawed: AppClient) -> None:

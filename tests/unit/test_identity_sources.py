@@ -44,6 +44,8 @@ class Backend:
     accounts: dict[str, str] = field(default_factory=dict)  # e-mail -> password
     sessions: dict[str, str] = field(default_factory=dict)  # token / session id -> e-mail
     seen: list[dict[str, Any]] = field(default_factory=list)
+    accepted_logins: int = 0  # > 0: registrations answer 202 and the account exists after this many login attempts
+    pending: dict[str, list[Any]] = field(default_factory=dict)  # e-mail -> [password, login attempts left]
 
 
 def body_of(handler: BaseHTTPRequestHandler) -> tuple[str, dict[str, str]]:
@@ -108,9 +110,17 @@ def handler_for(state: Backend) -> type[BaseHTTPRequestHandler]:
                     return self.answer(415, {"detail": "JSON only"})
                 if body.get("email") in state.accounts:
                     return self.answer(409, {"detail": "already registered"})
+                if state.accepted_logins:
+                    state.pending[body["email"]] = [body["password"], state.accepted_logins]
+                    return self.answer(202, {"detail": "check your inbox"})
                 state.accounts[body["email"]] = body["password"]
                 return self.answer(201, {"id": len(state.accounts)})
             if self.path == "/login":
+                waiting = state.pending.get(body.get("username", ""))
+                if waiting is not None:
+                    waiting[1] -= 1
+                    if waiting[1] <= 0:
+                        state.accounts[body["username"]] = state.pending.pop(body["username"])[0]
                 if kind != state.login_type:
                     return self.answer(422, {"detail": [{"loc": ["body", "username"], "msg": "field required"}]})
                 if state.accounts.get(body.get("username", "")) != body.get("password"):
@@ -232,6 +242,21 @@ def test_oauth2_password_form_login_with_the_readme_body(backend, tmp_path: Path
     assert source.token_issuer == "the backend itself (POST /login)"
     assert source.cleanup() == []
     assert state.accounts == {}
+
+
+def test_an_account_accepted_with_202_is_logged_in_once_it_exists(backend, tmp_path: Path, monkeypatch) -> None:
+    """A registration answered 202 Accepted may create the account later: the first login is repeated."""
+    monkeypatch.setattr("fixtures.identity.backend_api.ACCEPTED_LOGIN_PAUSES_S", (0.0, 0.0, 0.0))
+    state, url = backend
+    state.accepted_logins = 3
+    source = source_for(tmp_path, url)
+    identity = source.provision()
+    assert [user.key for user in identity.users] == ["user1", "user2"]
+    assert len([seen for seen in state.seen if seen["path"] == "/login"]) == 6
+    state.accepted_logins = 5  # never there within the pauses: the last refusal counts
+    with pytest.raises(IdentityError, match="logging in as"):
+        source.register_with("user3", {})
+    source.cleanup()
 
 
 def test_json_login_is_sent_as_json(backend, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections import Counter
@@ -7,11 +8,11 @@ from collections import Counter
 import pytest
 
 from fixtures.analysis.timing import (
+    BalancedOrder,
     MachineLoad,
     Summary,
     cliffs_delta,
     decide_timing_leak,
-    interleave,
     mann_whitney_u,
     midranks,
     normal_sf,
@@ -236,52 +237,71 @@ def test_invalid_thresholds_are_rejected(alpha: float, min_effect: float, min_ab
 # --- interleaving -------------------------------------------------------------------------------------------------
 
 
-def test_interleave_has_each_case_n_times() -> None:
-    order = interleave(7, ["existing", "unknown"], seed=3)
-    assert Counter(order) == {"existing": 7, "unknown": 7}
+def rounds_of(order: list[str], width: int) -> list[list[str]]:
+    return [order[index:index + width] for index in range(0, len(order), width)]
 
 
-def test_interleave_pairs_rounds_abba_style() -> None:
-    order = interleave(6, ["A", "B", "C"], seed=11)
-    rounds = [order[index:index + 3] for index in range(0, len(order), 3)]
-    for first, second in zip(rounds[::2], rounds[1::2], strict=True):
-        assert second == first[::-1]
-        assert sorted(first) == ["A", "B", "C"]
+@pytest.mark.parametrize("cases", [["existing", "unknown"], ["existing", "disabled", "unknown"]])
+def test_balanced_order_gives_every_case_once_per_round(cases: list[str]) -> None:
+    order = BalancedOrder(seed=3).rounds(9, cases)
+    assert all(sorted(round_) == sorted(cases) for round_ in rounds_of(order, len(cases)))
 
 
-def test_interleave_odd_round_count_ends_with_a_full_round() -> None:
-    order = interleave(3, ["A", "B"], seed=0)
-    assert sorted(order[-2:]) == ["A", "B"]
-    assert len(order) == 6
+@pytest.mark.parametrize("cases", [["existing", "unknown"], ["existing", "disabled", "unknown"]])
+def test_balanced_order_lets_each_case_follow_each_case_equally(cases: list[str]) -> None:
+    """What a sample leaves behind (work after the answer) lands in the next one: every case must come after every
+    case (itself included) about equally often, so that such carryover slows all cases alike."""
+    for seed in range(10):
+        order = BalancedOrder(seed=seed).rounds(30, cases)
+        follows = Counter(itertools.pairwise(order))
+        counts = [follows[(before, after)] for before in cases for after in cases]
+        assert max(counts) - min(counts) <= 3, (seed, follows)  # of about 10 (3 cases) or 15 (2 cases) each
+        positions = Counter((case, index % len(cases)) for index, case in enumerate(order))
+        assert max(positions.values()) - min(positions.values()) <= 2, (seed, positions)
 
 
-def test_interleave_is_reproducible_and_seed_dependent() -> None:
-    cases = list(range(5))
-    assert interleave(10, cases, seed=1) == interleave(10, cases, seed=1)
-    assert any(interleave(10, cases, seed=1) != interleave(10, cases, seed=seed) for seed in range(2, 6))
+def test_shuffled_abba_blocks_put_a_case_after_the_other_more_often_than_after_itself() -> None:
+    """Why not ABBA blocks (a shuffled round and its reverse): with two cases, about 5 of 8 samples of B follow an A,
+    so what A's request leaves behind would slow B more often than A."""
+    rng = random.Random(0)
+    order: list[str] = []
+    for _ in range(500):
+        block = ["A", "B"]
+        rng.shuffle(block)
+        order += block + block[::-1]
+    follows = Counter(itertools.pairwise(order))
+    after_a = follows[("A", "B")] / (follows[("A", "B")] + follows[("B", "B")])
+    assert 0.59 < after_a < 0.66
+    balanced = BalancedOrder(seed=0).rounds(1000, ["A", "B"])
+    follows = Counter(itertools.pairwise(balanced))
+    assert abs(follows[("A", "B")] / (follows[("A", "B")] + follows[("B", "B")]) - 0.5) < 0.01
 
 
-def test_interleave_shuffles_the_rounds() -> None:
-    orders = {tuple(interleave(2, ["A", "B", "C", "D"], seed=seed)[:4]) for seed in range(20)}
-    assert len(orders) > 1
+def test_balanced_order_carries_on_when_a_case_leaves() -> None:
+    order = BalancedOrder(seed=1)
+    first = order.rounds(8, ["existing", "disabled", "unknown"])
+    then = order.rounds(6, ["disabled", "unknown"])
+    assert Counter(first) == {"existing": 8, "disabled": 8, "unknown": 8}
+    assert Counter(then) == {"disabled": 6, "unknown": 6}
 
 
-def test_interleave_balances_who_goes_first() -> None:
-    order = interleave(100, ["A", "B"], seed=5)
-    firsts = Counter(order[index] for index in range(0, len(order), 2))
-    assert firsts["A"] == firsts["B"] == 50
-
-
-def test_interleave_edge_cases() -> None:
-    assert interleave(0, ["A", "B"], seed=1) == []
-    assert interleave(3, [], seed=1) == []
-    with pytest.raises(ValueError, match="negative"):
-        interleave(-1, ["A"], seed=1)
-
-
-def test_interleave_does_not_modify_the_cases() -> None:
+def test_balanced_order_is_reproducible_and_seed_dependent() -> None:
     cases = ["A", "B", "C"]
-    interleave(4, cases, seed=2)
+    assert BalancedOrder(seed=1).rounds(10, cases) == BalancedOrder(seed=1).rounds(10, cases)
+    assert any(BalancedOrder(seed=1).rounds(10, cases) != BalancedOrder(seed=seed).rounds(10, cases)
+               for seed in range(2, 6))
+
+
+def test_balanced_order_edge_cases() -> None:
+    assert BalancedOrder(seed=1).rounds(0, ["A", "B"]) == []
+    with pytest.raises(ValueError, match="negative"):
+        BalancedOrder(seed=1).rounds(-1, ["A"])
+
+
+
+def test_balanced_order_does_not_modify_the_cases() -> None:
+    cases = ["A", "B", "C"]
+    BalancedOrder(seed=2).rounds(4, cases)
     assert cases == ["A", "B", "C"]
 
 
