@@ -179,7 +179,7 @@ def test_own_network_ports_on_loopback_labels_everywhere_and_teardown(compose_en
         discovery = httpx.get(f"{env.issuer}/.well-known/openid-configuration", trust_env=False).json()
         assert discovery["issuer"] == env.issuer  # the URL the harness uses is the one tokens carry
         mine = {"label": f"{LABEL_RUN}={launcher.run_id}"}
-        containers = compose_engine.containers.list(filters=mine, sparse=True)
+        containers = compose_engine.containers.list(filters=mine)
         assert {c.labels["com.docker.compose.service"] for c in containers} == {"sso", "api"}
         assert {c.labels["com.docker.compose.project"] for c in containers} == {"digasec-c0ffee000001"}
         for container in containers:

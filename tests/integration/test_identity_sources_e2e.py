@@ -17,6 +17,9 @@ COMPARED = ("unauthenticated_access", "invalid_token", "cross_user_read", "cross
 # without the expired-token variant: on the flawed demo it waits past exp (proved in test_authentication_e2e)
 SELECTION = f"({' or '.join(COMPARED)}) and not expired"
 ADMIN_ONLY_VARIANTS = {"expired", "wrong_audience"}
+# the demo's password change asks for the caller's current password: a source of pre-issued tokens knows none, so
+# the owner's own request fails (400) and every item on it is a skip that says so
+NEEDS_THE_PASSWORD = {("POST", "/v1/me/password")}
 
 
 def scan(staging: Staging, tmp_path: Path, name: str, identity: str, env: dict[str, str]) -> Scan:
@@ -84,6 +87,10 @@ def assert_same_where_allowed(admin: Scan, other: Scan, source: str) -> None:
             # own: a source without them skips, naming itself
             result = next(r for r in other.results if (r["check"], r["method"], r["path"], r["variant"]) == key)
             assert source in result["reason"], result["reason"]
+            continue
+        if source == "tokens" and (key[1], key[2]) in NEEDS_THE_PASSWORD and other_outcomes.get(key) == "skip":
+            result = next(r for r in other.results if (r["check"], r["method"], r["path"], r["variant"]) == key)
+            assert "baseline failed" in result["reason"], result["reason"]
             continue
         assert other_outcomes.get(key) == outcome, (key, outcome, other_outcomes.get(key))
         compared += 1
