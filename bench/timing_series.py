@@ -43,6 +43,12 @@ ROUNDS_OLD = re.compile(r"\((\d+) interleaved rounds of \d+ cases after")
 SECONDS = re.compile(r"warm-up rounds, ([\d.]+) s, load average")
 
 
+def _shown(project: Path) -> str:
+    """The checkout as the results file names it: "." for this one, else its directory's name (the commit says which
+    code ran; a machine's paths stay out of the results)."""
+    return "." if project.resolve() == PROJECT else project.resolve().name
+
+
 def profile_text(env: Environment, base_url: str, name: str) -> str:
     return f"""
 name: timing series ({name})
@@ -194,11 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=args.project, capture_output=True, text=True,
                             check=False).stdout.strip()
-    series: dict[str, Any] = {"label": args.label, "commit": commit, "project": str(args.project),
+    series: dict[str, Any] = {"label": args.label, "commit": commit, "project": _shown(args.project),
                               "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                               "cores": os.cpu_count(), "select": select, "runs": {"flawed": [], "secure": []}}
     if args.before:
-        series["before"] = {"project": str(args.before), "commit": subprocess.run(
+        series["before"] = {"project": _shown(args.before), "commit": subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=args.before, capture_output=True, text=True, check=False).stdout.strip(),
             "runs": {"flawed": [], "secure": []}}
     try:
