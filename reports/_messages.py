@@ -78,10 +78,16 @@ class Template:
         literals = self.pieces[0]
         return literals[0], literals[-1] if len(literals) > 1 else ""
 
+    @functools.cached_property
+    def inner(self) -> tuple[str, ...]:
+        """The literal texts between the template's placeholders, longest first."""
+        return tuple(sorted((piece for piece in self.pieces[0][1:-1] if piece), key=len, reverse=True))
+
     def may_match(self, text: str) -> bool:
-        """A cheap test before the regex: the text starts and ends with the template's literal ends."""
+        """A cheap test before the regex: the text starts and ends with the template's literal ends and holds
+        each literal text between its placeholders."""
         head, tail = self.ends
-        return text.startswith(head) and text.endswith(tail)
+        return text.startswith(head) and text.endswith(tail) and all(piece in text for piece in self.inner)
 
     @property
     def fixed_text(self) -> int:
@@ -130,15 +136,30 @@ def catalogue() -> tuple[Template, ...]:
 _HEAD = 6  # templates are looked up by the first and last characters of a text (a report tries thousands of texts)
 
 
+@functools.cache
+def _by_head() -> dict[str, tuple[int, ...]]:
+    """The catalogue's positions, grouped by the first `_HEAD` characters of each template's literal start."""
+    groups: dict[str, list[int]] = {}
+    for position, template in enumerate(catalogue()):
+        groups.setdefault(template.ends[0][:_HEAD], []).append(position)
+    return {head: tuple(positions) for head, positions in groups.items()}
+
+
 @functools.lru_cache(maxsize=1 << 14)
 def _candidates(head: str, tail: str) -> tuple[Template, ...]:
     """The templates, in the catalogue's order, whose literal start and end agree with a text that starts with
-    `head` and ends with `tail`."""
-    return tuple(template for template in catalogue()
-                 if (template.ends[0].startswith(head) or head.startswith(template.ends[0][:_HEAD]))
-                 and (template.ends[1].endswith(tail) or tail.endswith(template.ends[1][-_HEAD:])))
+    `head` and ends with `tail`: a template's start (cut to `_HEAD`) is a prefix of `head`, or starts with it."""
+    groups = _by_head()
+    positions = {position for length in range(len(head) + 1) for position in groups.get(head[:length], ())}
+    if len(head) < _HEAD:
+        positions.update(position for start, members in groups.items()
+                         if len(start) > len(head) and start.startswith(head) for position in members)
+    templates = catalogue()
+    return tuple(template for template in (templates[position] for position in sorted(positions))
+                 if template.ends[1].endswith(tail) or tail.endswith(template.ends[1][-_HEAD:]))
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def to_german(text: str) -> str:
     """`text` in German where the catalogue knows it; otherwise `text` unchanged."""
     if not text or len(text) > _MAX_LENGTH:
