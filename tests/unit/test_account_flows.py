@@ -6,10 +6,12 @@ import base64
 import dataclasses
 import hashlib
 import json
+import threading
 from typing import Any
 
 import pytest
 
+import suites.test_account_existence as leak
 from fixtures.analysis.compare import ResponseShape
 from fixtures.api import account_flows as af
 from fixtures.api.catalogue import Operation, Parameter
@@ -849,3 +851,50 @@ def test_the_profile_names_a_password_change_and_its_problems() -> None:
         ("POST /v1/notes", "`POST /v1/notes` has no body field for the new password (account_flows.password_fields)"),
         ("POST /v1/gone", "the profile names `POST /v1/gone` as a password change (account_flows.password_change), "
                           "but the OpenAPI document has no such operation")]
+
+
+# -- the rounds of account_existence_leak ------------------------------------------------------------------------------
+def test_parallel_rounds_send_the_cases_of_a_round_at_once_and_keep_their_order() -> None:
+    cases = ("existing", "disabled", "unknown")
+    together = threading.Barrier(len(cases), timeout=10)  # passes only when every case of the round is in flight
+    sent: list[str] = []
+
+    def send(case: str) -> str:
+        together.wait()
+        sent.append(case)
+        return f"{case}-answer"
+
+    rounds = list(leak.sample_rounds(send, cases, 2, parallel=True))
+    assert rounds == [[f"{case}-answer" for case in cases]] * 2
+    assert sorted(sent) == sorted(cases * 2)
+
+
+def test_sequential_rounds_send_one_case_after_the_other() -> None:
+    cases = ("existing", "unknown")
+    in_flight = threading.Semaphore(1)
+    order: list[str] = []
+
+    def send(case: str) -> str:
+        assert in_flight.acquire(blocking=False), "two samples at once"
+        order.append(case)
+        in_flight.release()
+        return case
+
+    assert list(leak.sample_rounds(send, cases, 3, parallel=False)) == [list(cases)] * 3
+    assert order == list(cases) * 3
+
+
+def test_a_skip_in_one_case_of_a_parallel_round_ends_the_rounds() -> None:
+    def send(case: str) -> str:
+        if case == "unknown":
+            pytest.skip("rate limited")
+        return case
+
+    rounds = leak.sample_rounds(send, ("existing", "unknown"), 3, parallel=True)
+    with pytest.raises(pytest.skip.Exception, match="rate limited"):
+        next(rounds)
+
+
+def test_a_change_of_ones_own_account_is_never_sampled_in_parallel() -> None:
+    assert "account_update" in leak.SEQUENTIAL_KINDS
+    assert AccountFlowSettings().parallel_cases is True
