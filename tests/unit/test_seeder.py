@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -682,3 +684,38 @@ def test_a_client_chosen_key_with_a_pattern_is_the_canary_in_a_form_the_pattern_
     assert keys == {"cnrya7f3x1", "cnrya7f3x2", "cnrya7f3x3"}  # unique per object: a taken key is a 409
     assert _canary_fitting({"pattern": "^[A-Z]{3}[0-9]{4}$"}, "cnry7f3x1") is None  # no form fits: the generator
     assert _canary_fitting({"pattern": "^[a-z0-9]+$", "maxLength": 6}, "cnry7f3x12") == "7f3x12"  # the tail
+
+
+# -- 8. the run's clean-up: deepest first, a few deletes at a time ----------------------------------------------------
+def test_the_clean_up_deletes_every_file_before_any_folder_and_a_few_at_a_time() -> None:
+    import fixtures.engine.seeder as seeder_module
+
+    lock = threading.Lock()
+    in_flight, most, order = 0, 0, []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        if request.method != "DELETE":
+            return httpx.Response(201, json={"id": secrets.token_hex(4)})
+        with lock:
+            in_flight += 1
+            most = max(most, in_flight)
+        time.sleep(0.05)  # long enough for the others of the same depth to start meanwhile
+        with lock:
+            in_flight -= 1
+            order.append("file" if "/files/" in request.url.path else "folder")
+        return httpx.Response(204)
+
+    client = TargetClient("http://127.0.0.1:9", timeout_s=5, redactor=Redactor(), retries=0,
+                          transport=httpx.MockTransport(handle))
+    seed = Seeder(catalogue(), client, Tokens(), [make_user(1), make_user(2)], profile())  # type: ignore[arg-type]
+    ledger = Ledger()
+    for user in seed.users.values():
+        for _ in range(3):
+            seed.create("/folders/{folder_id}/files/{file_id}", user, ledger)
+    assert seed.delete_all(ledger) == []
+    files, folders = order.count("file"), order.count("folder")
+    assert files == 6 and folders >= 2  # each user's files in a folder of their own
+    assert order == ["file"] * files + ["folder"] * folders
+    assert all(entry.deleted for entry in ledger.entries)
+    assert 1 < most <= seeder_module.DELETE_CONCURRENCY
