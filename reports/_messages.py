@@ -205,7 +205,7 @@ def _scored(text: str, depth: int) -> tuple[str, int] | None:
         return None
     best: tuple[str, int] | None = None
     for template in _candidates(text[:_HEAD], text[-_HEAD:]):
-        if not template.may_match(text) or not template.pattern.fullmatch(text):
+        if not (template.may_match(text) and template.pattern.fullmatch(text)):
             continue
         found = _best_values(template, text, depth)
         if found is None:
@@ -227,11 +227,16 @@ def _scored(text: str, depth: int) -> tuple[str, int] | None:
     return _with_appendix(text, depth)
 
 
+@functools.cache
+def _appendices() -> tuple[Template, ...]:
+    return tuple(template for template in catalogue() if template.appendix)
+
+
 def _with_appendix(text: str, depth: int) -> tuple[str, int] | None:
     """A known text followed by a known appendix (". Keycloak: …", "; caution: …"), the last appendix first. Inside
     a placeholder's value the text before it may be unknown (it passes through, like any unknown value); a whole
     message never gets a German appendix after an English sentence."""
-    starts = sorted(((position, template) for template in catalogue() if template.appendix
+    starts = sorted(((position, template) for template in _appendices()
                      for position in _occurrences(text, template.pieces[0][0], 1)),
                     key=lambda found: -found[0])
     for position, template in starts:
