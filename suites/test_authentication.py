@@ -85,6 +85,7 @@ def test_unauthenticated_access(operation: Operation, ctx: CheckContext) -> None
     variants=tuple(TOKEN_VARIANTS),
     late_variants=("expired",),
     prepare=lambda harness: prefetch_expired_tokens(harness),
+    prepare_variants=("expired",),
 )
 def test_invalid_token(operation: Operation, variant: str, ctx: CheckContext) -> None:
     title, severity, description = TOKEN_VARIANTS[variant]

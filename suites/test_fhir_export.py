@@ -65,7 +65,7 @@ def _start_validator(harness: Harness) -> None:
 
 
 @check("fhir_export_valid", title=INVALID_TITLE, severity=Severity.MEDIUM, items=export_items,
-       prepare=_start_validator)
+       prepare=_start_validator, prepare_variants=("hapi",))
 def test_fhir_export_valid(operation: Operation, variant: str, ctx: CheckContext) -> None:
     caller = ctx.users[0]
     payload = _export_of(ctx, operation, caller).payload

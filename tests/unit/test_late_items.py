@@ -52,3 +52,30 @@ def test_without_a_harness_nothing_moves(registered: list[object]) -> None:
     plugin.pytest_collection_modifyitems(SimpleNamespace(stash={}), items)  # type: ignore[arg-type]
     assert [item.callspec.params["variant"] for item in items] == ["late", "a"]
     assert registered == []
+
+
+@pytest.fixture
+def registered_for_late_only() -> Any:
+    prepared: list[object] = []
+    REGISTRY[CHECK] = CheckSpec(CHECK, "probe", Severity.LOW, lambda op: True, lambda op: None, ("a", "late"),
+                                "probe", None, ("late",), prepared.append, ("late",))
+    yield prepared
+    del REGISTRY[CHECK]
+
+
+def test_prepare_waits_for_an_item_of_its_variants(registered_for_late_only: list[object]) -> None:
+    plugin.pytest_collection_modifyitems(_config(object()), [_item(CHECK, "a")])
+    assert registered_for_late_only == []  # `-k "not late"`: nothing to prepare for
+    plugin.pytest_collection_modifyitems(_config(object()), [_item(CHECK, "a"), _item(CHECK, "late", skipped=True)])
+    assert registered_for_late_only == []  # the one item that needs it is skipped
+    harness = object()
+    plugin.pytest_collection_modifyitems(_config(harness), [_item(CHECK, "a"), _item(CHECK, "late")])
+    assert registered_for_late_only == [harness]
+
+
+def test_the_checks_that_prepare_name_the_variants_that_need_it() -> None:
+    from suites.test_authentication import test_invalid_token
+    from suites.test_fhir_export import test_fhir_export_valid
+
+    assert REGISTRY[test_invalid_token.digasec_check].prepare_variants == ("expired",)
+    assert REGISTRY[test_fhir_export_valid.digasec_check].prepare_variants == ("hapi",)
