@@ -9,7 +9,14 @@ from typing import Any, cast
 import pytest
 
 from fixtures.api.catalogue import Operation, Parameter, build_catalogue
-from fixtures.api.datagen import OwnAccount, ValueGenerator, own_account, template_fields, with_current_password
+from fixtures.api.datagen import (
+    OwnAccount,
+    ValueGenerator,
+    current_password_fields,
+    own_account,
+    template_fields,
+    with_current_password,
+)
 from fixtures.engine.context import CheckContext
 from fixtures.engine.harness import Harness
 from fixtures.engine.seeder import Seeder
@@ -214,3 +221,10 @@ def test_restoring_after_the_attacker_set_its_password_names_it_as_the_current_o
     assert restored == {"current_password": "attackers", "new_password": "mine", "note": "x"}
     assert with_current_password({"new_password": "mine"}, "attackers", ACCOUNT) is None
     assert with_current_password(None, "attackers", ACCOUNT) is None
+
+
+def test_the_fields_that_ask_for_the_current_password_are_named() -> None:
+    body = {"oldPassword": "x", "current_password": "y", "new_password": "z", "password": "z", "note": "n"}
+    assert current_password_fields(body, ACCOUNT) == ["oldPassword", "current_password"]
+    assert current_password_fields({"new_password": "z"}, ACCOUNT) == []
+    assert current_password_fields(["not", "a", "body"], ACCOUNT) == []
