@@ -16,7 +16,7 @@ import pytest
 from reports import load_findings, pdf_page_count, write_findings, write_html
 from reports._messages import catalogue
 from reports._pdf import QUIET_FLAGS, find_browser
-from tests.integration.conftest import PROJECT, Scan
+from tests.integration.conftest import PROJECT, Scan, TimingScans
 
 pytestmark = pytest.mark.integration
 ARTIFACTS = PROJECT / "reports" / "out" / "test-artifacts"
@@ -143,15 +143,34 @@ def _fixed_words(template: str) -> list[str]:
     return [run for run in runs if len(run.split()) >= 3]
 
 
-def test_the_german_report_of_the_demo_holds_no_english_message_of_the_catalogue(
-    demo_scan: Scan, tmp_path: Path
-) -> None:
-    findings = load_findings(demo_scan.out / "findings.json")
-    write_findings(tmp_path, findings.run, findings.results)
-    shown = html.unescape(write_html(tmp_path, findings.run, findings.results, lang="de").read_text())
+def _assert_german_report(scan: Scan, out: Path) -> str:
+    """The German report of `scan`'s findings holds no English frame of the catalogue; findings.json stays English.
+    Returns the report's text."""
+    findings = load_findings(scan.out / "findings.json")
+    out.mkdir(parents=True, exist_ok=True)
+    write_findings(out, findings.run, findings.results)
+    shown = html.unescape(write_html(out, findings.run, findings.results, lang="de").read_text())
     frames = [template for template in catalogue() if not template.fragment]  # analysis texts inside may stay
     english = [words for template in frames for words in _fixed_words(template.english) if words in shown]
     assert not english, english
+    assert load_findings(out / "findings.json").results == findings.results  # findings.json stays English
+    return shown
+
+
+def test_the_german_report_of_the_demo_holds_no_english_message_of_the_catalogue(
+    demo_scan: Scan, tmp_path: Path
+) -> None:
+    shown = _assert_german_report(demo_scan, tmp_path)
     assert "Expected 401, got" not in shown
     assert "baseline failed" not in shown
-    assert load_findings(tmp_path / "findings.json").results == findings.results  # findings.json stays English
+
+
+def test_the_german_report_of_the_timing_check_holds_no_english_message_of_the_catalogue(
+    timing_scans: TimingScans, tmp_path: Path
+) -> None:
+    """The shared demo scan leaves the timing check out (it runs alone in `timing_scans`): its verdicts, notes and
+    the rounds it used are checked here, on the flawed demo's planted leak and on the secure demo."""
+    flawed = _assert_german_report(timing_scans.flawed, tmp_path / "flawed")
+    _assert_german_report(timing_scans.secure, tmp_path / "secure")
+    assert "braucht messbar unterschiedlich lange" in flawed  # the planted timing leak, in German
+    assert "takes measurably different time" not in flawed
