@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from fixtures.engine.context import CheckContext
     from fixtures.engine.harness import Harness
     from fixtures.engine.http import Exchange
+    from fixtures.target.profile import AccountFlowSettings
 
 LEAK_TITLE = "Account flow reveals whether an account exists"
 TIMING_TITLE = "Account flow's response time reveals whether an account exists"
@@ -113,7 +114,7 @@ def support_of(harness: Harness) -> af.AccountSupport:
 def test_account_existence_leak(operation: Operation, variant: str, ctx: CheckContext) -> None:
     flow = _flow(ctx, operation)
     rounds = ctx.harness.profile.account_flows.samples
-    parallel = ctx.harness.profile.account_flows.parallel_cases and flow.kind not in SEQUENTIAL_KINDS
+    parallel = sends_cases_at_once(ctx.harness.profile.account_flows, flow.kind)
     with _probe(ctx, flow) as probe:
         cases = probe.cases
         probe.baseline()
@@ -223,6 +224,11 @@ def test_account_existence_timing(operation: Operation, variant: str, ctx: Check
 # A change of one's own e-mail or username is set back after every sample: its cases must not overlap.
 SEQUENTIAL_KINDS = frozenset({"account_update"})
 _S = TypeVar("_S")
+
+
+def sends_cases_at_once(settings: AccountFlowSettings, kind: str) -> bool:
+    """Whether `account_existence_leak` sends the cases of a round at the same time for a flow of `kind`."""
+    return settings.parallel_cases and kind not in SEQUENTIAL_KINDS
 
 
 def sample_rounds(send: Callable[[str], _S], cases: Sequence[str], rounds: int, *, parallel: bool

@@ -896,5 +896,7 @@ def test_a_skip_in_one_case_of_a_parallel_round_ends_the_rounds() -> None:
 
 
 def test_a_change_of_ones_own_account_is_never_sampled_in_parallel() -> None:
-    assert "account_update" in leak.SEQUENTIAL_KINDS
-    assert AccountFlowSettings().parallel_cases is True
+    default, off = AccountFlowSettings(), AccountFlowSettings(parallel_cases=False)
+    assert [leak.sends_cases_at_once(default, kind) for kind in ("login", "registration", "account_update")] == [
+        True, True, False]
+    assert not leak.sends_cases_at_once(off, "login")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -691,6 +690,7 @@ def test_the_clean_up_deletes_every_file_before_any_folder_and_a_few_at_a_time()
     import fixtures.engine.seeder as seeder_module
 
     lock = threading.Lock()
+    overlapped = threading.Event()  # two deletes were in flight at once
     in_flight, most, order = 0, 0, []
 
     def handle(request: httpx.Request) -> httpx.Response:
@@ -700,7 +700,9 @@ def test_the_clean_up_deletes_every_file_before_any_folder_and_a_few_at_a_time()
         with lock:
             in_flight += 1
             most = max(most, in_flight)
-        time.sleep(0.05)  # long enough for the others of the same depth to start meanwhile
+            if in_flight > 1:
+                overlapped.set()
+        overlapped.wait(timeout=2)  # one at a time, every delete would wait here in vain
         with lock:
             in_flight -= 1
             order.append("file" if "/files/" in request.url.path else "folder")
