@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reports._access import access_matrix
+from reports._data import read_yaml
 from reports._evidence import clip, reproduction, xml_safe
 from reports._export import export_rows
 from reports._findings import FINDINGS_FILE, file_sha256, write_text
@@ -128,10 +129,7 @@ def texts_in(lang: str) -> Callable[[str], str]:
 
 @functools.cache
 def load_strings() -> dict[str, dict[str, Any]]:
-    import yaml
-
-    with I18N_PATH.open(encoding="utf-8") as stream:
-        strings: dict[str, dict[str, Any]] = yaml.safe_load(stream)
+    strings: dict[str, dict[str, Any]] = read_yaml(I18N_PATH)
     return strings
 
 

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from reports._data import read_yaml
+
 MESSAGES_PATH = Path(__file__).with_name("messages.yaml")
 # `{name}`: any value, translated where the catalogue knows it; `{name!}`: the value must itself be a known text
 # (a fragment such as a token variant's description), else the template does not match — so that no German
@@ -114,10 +116,7 @@ def compile_template(english: str) -> re.Pattern[str]:
 @functools.cache
 def catalogue() -> tuple[Template, ...]:
     """The templates of messages.yaml (its `messages` and `fragments`), most specific first."""
-    import yaml
-
-    with MESSAGES_PATH.open(encoding="utf-8") as stream:
-        raw: dict[str, list[dict[str, str]]] = yaml.safe_load(stream)
+    raw: dict[str, list[dict[str, str]]] = read_yaml(MESSAGES_PATH)
     templates = []
     for section in ("messages", "fragments", "appendices"):
         for entry in raw.get(section) or []:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reports._data import read_yaml
 from reports._records import check_sort_key
 
 DEFAULT_PATH = Path(__file__).with_name("requirements.yaml")
@@ -97,19 +98,12 @@ def load_requirement_catalogue(*, path: Path | None = None) -> RequirementCatalo
     """Load and validate requirements.yaml (the bundled one unless `path` is given; that one is cached)."""
     if path is None:
         return _load_default()
-    return _parse(_read_yaml(path), str(path))
+    return _parse(read_yaml(path), str(path))
 
 
 @functools.cache
 def _load_default() -> RequirementCatalogue:
-    return _parse(_read_yaml(DEFAULT_PATH), str(DEFAULT_PATH))
-
-
-def _read_yaml(path: Path) -> Any:
-    import yaml
-
-    with path.open(encoding="utf-8") as stream:
-        return yaml.safe_load(stream)
+    return _parse(read_yaml(DEFAULT_PATH), str(DEFAULT_PATH))
 
 
 def _parse(raw: Any, where: str) -> RequirementCatalogue:
