@@ -379,7 +379,7 @@ OAUTH2_FORM = body("grant_type", "username", "password", "scope", "client_id")
 def form_operation(method: str, path: str, fields: dict[str, Any], media_type: str = FORM, **kwargs: Any
                    ) -> Operation:
     op = operation(method, path, body=fields, **kwargs)
-    return Operation(**{**op.__dict__, "body_media_type": media_type})
+    return dataclasses.replace(op, body_media_type=media_type)
 
 
 def oauth2_document(token_url: str, servers: list[str] | None = None, flow: str = "password") -> dict[str, Any]:

@@ -3,6 +3,7 @@ recognises them, and CheckContext.actor_for hands out throwaway accounts (remove
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,7 +27,7 @@ def op(method: str, path: str, declared: tuple[str, ...] = ()) -> Operation:
     bare = Operation(method=method, path=path, operation_id=None, tags=(), needs_auth=True,
                      auth_reason="the document's global security: bearer", parameters=(), body_schema=None,
                      body_media_type=None, user_params=tuple(name for name in names if name in USER_PARAMS))
-    return Operation(**{**bare.__dict__, "account_removal": account_removal(bare, declared) or ""})
+    return dataclasses.replace(bare, account_removal=account_removal(bare, declared) or "")
 
 
 @pytest.mark.parametrize(

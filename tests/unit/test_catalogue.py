@@ -58,7 +58,7 @@ def test_item_and_user_scoped_classification():
     assert item.is_item
     assert not item.is_user_scoped
     assert nested.is_item
-    assert nested.object_params == ["folderId", "fileId"]
+    assert nested.object_params == ("folderId", "fileId")
     assert scoped.is_user_scoped
     assert not scoped.is_item
     assert not collection.is_item
