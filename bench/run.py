@@ -331,9 +331,12 @@ def targets(sizes: dict[int, dict[str, Any]]) -> dict[str, Any]:
                                        "same_outcomes": parallel["same_outcomes_as_serial"]}
     worst = min(sizes.values(), key=lambda one: one["harness_to_raw"]) if sizes else None
     if worst:
+        # judged at the size where it is smallest; every size's ratio (by wall time; first to last request) too
         found["harness_to_raw_rate"] = {"value": worst["harness_to_raw"], "limit": 0.5,
                                         "met": worst["harness_to_raw"] >= 0.5, "at": worst["operations"],
-                                        "active_value": worst["active_to_raw"]}
+                                        "active_value": worst["active_to_raw"],
+                                        "by_size": {str(operations): [one["harness_to_raw"], one["active_to_raw"]]
+                                                    for operations, one in sorted(sizes.items())}}
     if 800 in sizes:
         peak = sizes[800]["peak_rss_mb"]["max"]
         found["peak_rss_mb_at_800"] = {"value": peak, "limit": 400, "met": peak <= 400}
@@ -379,13 +382,21 @@ def table(result: dict[str, Any]) -> str:
         lines += ["", "issue 17 item 4 targets:"]
         for name, target in result["targets"].items():
             lines.append(f"  {name}: {target['value']} (limit {target['limit']}) "
-                         f"{'met' if target['met'] else 'MISSED'}")
+                         f"{'met' if target['met'] else 'MISSED'}{_target_detail(target)}")
     if result.get("demo"):
         lines += ["", "demo (digasec demo; boot = wall - checks):"]
         for label, one in result["demo"].items():
             lines.append(f"  {label}: wall {one.get('wall_s')} s, checks {one.get('checks_s')} s "
                          f"(timing {one.get('timing_s')} s), boot and the rest {one.get('boot_and_rest_s')} s")
     return "\n".join(lines)
+
+
+def _target_detail(target: dict[str, Any]) -> str:
+    """Where a target judged at one of several sizes was measured, and its value at each (wall; active)."""
+    if "by_size" not in target:
+        return ""
+    each = ", ".join(f"{operations}: {wall}; {active}" for operations, (wall, active) in target["by_size"].items())
+    return f" at {target['at']} operations, the smallest; by size (wall; first to last request) {each}"
 
 
 def bench(sizes: tuple[int, ...], runs: int, *, parallel: bool, schemathesis_examples: int, demo: bool,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bench.run import spread, targets
+from bench.run import _target_detail, spread, targets
 from bench.synthetic import (
     MIN_OPERATIONS,
     Layout,
@@ -96,3 +96,13 @@ def test_figures_and_targets() -> None:
     assert found["scaling_800_to_200"] == {"value": 4.6, "limit": 4.5, "met": False}
     assert found["harness_to_raw_rate"]["met"]
     assert found["peak_rss_mb_at_800"]["met"]
+
+
+def test_the_raw_rate_target_is_judged_at_the_worst_size_and_names_every_size() -> None:
+    sizes = {50: {"operations": 50, "harness_to_raw": 0.35, "active_to_raw": 0.48},
+             200: {"operations": 200, "harness_to_raw": 0.52, "active_to_raw": 0.55}}
+    target = targets(sizes)["harness_to_raw_rate"]
+    assert (target["value"], target["at"], target["met"]) == (0.35, 50, False)
+    assert target["by_size"] == {"50": [0.35, 0.48], "200": [0.52, 0.55]}
+    assert "at 50 operations, the smallest" in _target_detail(target)
+    assert "200: 0.52; 0.55" in _target_detail(target)

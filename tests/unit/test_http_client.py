@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import socket
 import threading
@@ -12,7 +13,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from fixtures.engine.http import CUT_AT, DeadlineExceeded, Request, TargetClient, byte_size, credential_headers
+from fixtures.engine.http import (
+    CUT_AT,
+    DeadlineExceeded,
+    Request,
+    TargetClient,
+    byte_size,
+    credential_headers,
+    text_encoding,
+)
 from fixtures.engine.redaction import Redactor
 
 
@@ -376,3 +385,22 @@ def test_evidence_is_rendered_once_when_first_read_and_labelled_copies_share_it(
     assert len(renders) == 2  # request and response, once each, for both copies
     assert (labelled.role, labelled.actor, labelled.status) == ("attack", "user1", 200)
     assert "s3cr3t" not in repr(exchange)
+
+
+@pytest.mark.parametrize("content_type", [
+    "application/json", "text/html; charset=ISO-8859-1", 'text/plain; charset="utf-8"', "text/plain;charset=latin1",
+    "application/json; Charset=UTF-16", "text/plain; charset=bogus", "text/plain; charset=", "",
+])
+def test_the_text_encoding_is_the_one_httpx_would_choose(content_type: str) -> None:
+    body = "Grüße, Ärztin".encode("utf-16" if "16" in content_type else "latin-1" if "8859" in content_type
+                                  or "latin" in content_type else "utf-8")
+    headers = {"content-type": content_type} if content_type else {}
+    by_httpx = httpx.Response(200, headers=headers, content=body)
+    ours = httpx.Response(200, headers=headers, content=body)
+    ours.encoding = text_encoding(content_type)
+    assert codecs.lookup(ours.encoding).name == codecs.lookup(by_httpx.encoding or "utf-8").name
+    assert ours.text == by_httpx.text
+
+
+def test_a_host_named_in_capitals_is_still_loopback() -> None:
+    assert real_client("http://127.0.0.1:9")._refused(httpx.URL("http://LOCALHOST:8/x")) is None
