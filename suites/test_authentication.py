@@ -14,7 +14,7 @@ from fixtures.analysis import forged_tokens as tokens
 from fixtures.engine.checks import CheckError, Failure, Severity, check, not_applicable
 from fixtures.engine.context import path_values, response_shape
 from fixtures.errors import DigasecError
-from fixtures.identity.base import OTHER_AUDIENCE, SHORT_LIVED
+from fixtures.identity.base import OTHER_AUDIENCE, PAST_EXP, SHORT_LIVED
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -190,9 +190,11 @@ def _replayed(ctx: CheckContext, op: Operation, request: Request, owner: TestUse
 def _attack_with_expired_token(
     ctx: CheckContext, op: Operation, request: Request, baseline: httpx.Response, owner: TestUser, target: TestUser
 ) -> None:
-    """Send the owner's request with a genuine expired token. An acceptance is tried again once the token is past
-    the next common clock-skew allowance (60 s, then 5 min), so that a backend allowing the usual skew is not
-    reported as one that ignores exp; the verdict names how far past exp the token was each time."""
+    """Send the owner's request with a genuine expired token. An acceptance is tried again past the next common
+    clock-skew allowance (60 s, then 5 min), so that a backend allowing the usual skew is not reported as one that
+    ignores exp; the verdict names how far past exp the token was each time. Where the identity source can issue a
+    token that is already that far past its exp (PAST_EXP: Keycloak with admin rights), the next try uses one at
+    once; otherwise it waits until the first token is that old."""
     title, _severity, _description = TOKEN_VARIANTS["expired"]
     stale = _forge_expired(ctx, target)
     accepted: list[float] = []
@@ -213,7 +215,11 @@ def _attack_with_expired_token(
             untried = f" (not tried later: checks.expired_token_patience_s is {patience:g} s)"
         if retry_at is None or op.removes_account:
             break  # no later try: beyond every allowance (or the profile's patience), or the account may be gone
-        _sleep(max(stale.expires_at + retry_at - _now(), 0.0))
+        aged = _issued_past_exp(ctx, target, int(retry_at))
+        if aged is None:
+            _sleep(max(stale.expires_at + retry_at - _now(), 0.0))
+        else:
+            stale = aged
         attack = _replayed(ctx, op, request, owner, target)
     if not accepted:
         _refusal_counts(ctx, op, (request, baseline), attack, response, target, how)
@@ -444,6 +450,33 @@ class StaleToken:
 
 _expired_lock = threading.Lock()
 _expired: dict[str, StaleToken] = {}
+
+
+_past_exp: dict[tuple[str, int], StaleToken] = {}  # (username, age past exp at issue) -> token; under _expired_lock
+
+
+def _issued_past_exp(ctx: CheckContext, owner: TestUser, age_s: int) -> StaleToken | None:
+    """A genuine token of `owner` that the identity source issued already `age_s` seconds past its exp (one per
+    account, age and process), or None where it cannot (the caller waits instead; the item's note says why)."""
+    harness = ctx.harness
+    if not harness.identity.can(PAST_EXP):
+        return None
+    try:
+        with _expired_lock:
+            key = (owner.username, age_s)
+            if key not in _past_exp:
+                token, _ = harness.tokens.fetch(owner, harness.source.client_past_exp(age_s))
+                fetched_at = _now()
+                harness.redactor.add_secret(token, "expired-token")
+                _header, claims = tokens.decode_unverified(token)
+                _past_exp[key] = StaleToken(token, tokens.local_expiry(claims, fetched_at))
+            stale = _past_exp[key]
+    except (DigasecError, ValueError) as exc:
+        _add_note(ctx, f"no token issued {age_s} s past its exp could be had ({exc}), so the later try waited")
+        return None
+    _add_note(ctx, f"the try {age_s} s past exp used a token issued that far past its exp already (a client of the "
+                   "harness's own with a negative access-token lifespan), not a wait")
+    return stale
 
 
 def _forge_expired(ctx: CheckContext, owner: TestUser) -> StaleToken:

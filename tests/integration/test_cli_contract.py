@@ -64,7 +64,7 @@ def harness_leftovers(env: Environment) -> list[str]:
 
 def auth_scan(staging: Staging, tmp_path: Path, *, flawed: bool, identity: str = "") -> Scan:
     """A scan limited to the authentication checks: the subject here is the run's clean-up, not the verdicts (the
-    expired-token variant is left out: on the flawed demo it waits minutes past exp, see test_authentication_e2e)."""
+    expired-token variant is left out: it waits for its first token's exp, see test_authentication_e2e)."""
     return run_cli("run", "--profile", str(staging.profile(tmp_path, flawed=flawed, identity=identity)), "--", "-k",
                    "unauthenticated_access or (invalid_token and not expired)", out=tmp_path / "out",
                    env=staging.credentials())

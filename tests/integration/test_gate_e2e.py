@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 def scan_with(staging: Staging, tmp_path: Path, name: str, *extra: str) -> Scan:
     profile = staging.profile(tmp_path, flawed=True)
-    # the expired-token variant without its re-tries past exp (minutes of waiting; see test_authentication_e2e)
+    # the expired-token variant with one try only (its re-tries past exp are test_authentication_e2e's subject)
     profile.write_text(profile.read_text() + "checks:\n  expired_token_patience_s: 0\n")
     return run_cli("run", "--profile", str(profile), *extra, "--", "-k", "invalid_token and (diary or statistics)",
                    out=tmp_path / name, env=staging.credentials())

@@ -14,7 +14,8 @@ from tests.integration.conftest import Scan, Staging, run_cli
 
 pytestmark = pytest.mark.integration
 COMPARED = ("unauthenticated_access", "invalid_token", "cross_user_read", "cross_user_write", "cross_user_delete")
-# without the expired-token variant: on the flawed demo it waits past exp (proved in test_authentication_e2e)
+# without the expired-token variant: it needs Keycloak admin rights, and waits for its token's exp (proved in
+# test_authentication_e2e)
 SELECTION = f"({' or '.join(COMPARED)}) and not expired"
 ADMIN_ONLY_VARIANTS = {"expired", "wrong_audience"}
 # an operation that asks for the caller's current password (the demo's password change): a source of pre-issued

@@ -2,8 +2,9 @@
 
 A *site* is a call or assignment that produces such a text: `Failure(title, message)`, `pytest.skip(reason)`,
 `pytest.mark.skip(reason=...)`, `not_applicable(reason)`, `CheckError(text)`, `DoesNotApply(text)`,
-`SeedError(text)`, `ctx.note = ...` / `ctx.note += ...`. Its text becomes *templates*: the literal text with a `{}`
-hole for every value filled in at run time (an f-string's `{…}`, a variable, a call's result).
+`SeedError(text)`, `ctx.note = ...` / `ctx.note += ...`, `_add_note(ctx, text)`. Its text becomes *templates*: the
+literal text with a `{}` hole for every value filled in at run time (an f-string's `{…}`, a variable, a call's
+result).
 
 Rules for what is not a template of its own:
 - an argument that is only a hole (a variable or call passed through, e.g. `pytest.skip(reason)`) is followed once:
@@ -46,6 +47,7 @@ FRAGMENT_SOURCES: dict[str, frozenset[str] | None] = {
 }
 HOLE = "\x00"  # a value filled in at run time (shown as `{}`)
 _PRODUCERS_ARG0 = frozenset({"skip", "not_applicable", "CheckError", "DoesNotApply", "SeedError"})
+_NOTE_HELPERS = frozenset({"_add_note"})  # (ctx, text): a sentence added to the item's note
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,8 @@ class _Scanner:
                 return node.args[1:2] or ([keywords["message"]] if "message" in keywords else [])
             if name in _PRODUCERS_ARG0:
                 return node.args[:1] or ([keywords["reason"]] if "reason" in keywords else [])
+            if name in _NOTE_HELPERS:
+                return node.args[1:2]
         if isinstance(node, ast.Assign | ast.AugAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if any(isinstance(target, ast.Attribute) and target.attr == "note" for target in targets):

@@ -13,7 +13,8 @@ import suites.test_authentication as auth
 from fixtures.analysis import forged_tokens as tokens
 from fixtures.engine.checks import Failure, Severity
 from fixtures.engine.http import Request
-from fixtures.identity.base import OTHER_AUDIENCE, SHORT_LIVED
+from fixtures.errors import IdentityError
+from fixtures.identity.base import OTHER_AUDIENCE, PAST_EXP, SHORT_LIVED
 from suites.test_authentication import NOT_A_JWS, NOT_A_JWT, _forge
 
 JWT = tokens.encode_json_segment({"alg": "RS256", "typ": "JWT"}) + "." + tokens.encode_json_segment(
@@ -112,25 +113,34 @@ class SkewedBackend:
 
 
 def expired_run(skew_s: float | None, monkeypatch: pytest.MonkeyPatch, *, removes_account: bool = False,
-                patience_s: float = 310.0) -> Any:
-    """Run the expired variant against a backend with `skew_s`; returns (backend, raised Failure or None, ctx)."""
+                patience_s: float = 310.0, past_exp: bool = False, refuse_past_exp: bool = False) -> Any:
+    """Run the expired variant against a backend with `skew_s`; returns (backend, raised Failure or None, ctx).
+    `past_exp`: the identity source can issue tokens already past their exp (client `past-exp-<age>`);
+    `refuse_past_exp`: it says it can, but making the client fails."""
     clock = Clock()
     backend = SkewedBackend(clock, skew_s)
     monkeypatch.setattr(auth, "_now", clock.time)
     monkeypatch.setattr(auth, "_sleep", clock.sleep)
     monkeypatch.setattr(auth, "_expired", {})
+    monkeypatch.setattr(auth, "_past_exp", {})
 
     def fetch(user: Any, client: str) -> tuple[str, float]:
         issued = clock.now + 3600  # the IdP's clock is an hour ahead: the age must not depend on it
-        backend.expires_at = clock.now + 1
+        lifespan = -int(client.rsplit("-", 1)[1]) if client.startswith("past-exp-") else 1
+        backend.expires_at = clock.now + lifespan
         token = ".".join([tokens.encode_json_segment({"alg": "RS256"}),
-                          tokens.encode_json_segment({"sub": "u1", "iat": issued, "exp": issued + 1}), "c2ln"])
-        return token, 1.0
+                          tokens.encode_json_segment({"sub": "u1", "iat": issued, "exp": issued + lifespan}), "c2ln"])
+        return token, float(lifespan)
 
-    identity = SimpleNamespace(provider="keycloak_admin", can=lambda capability: capability == SHORT_LIVED,
+    def refuse(age_s: int) -> str:
+        raise IdentityError("no admin rights")
+
+    capabilities = {SHORT_LIVED, PAST_EXP} if past_exp else {SHORT_LIVED}
+    identity = SimpleNamespace(provider="keycloak_admin", can=lambda capability: capability in capabilities,
                                clients=SimpleNamespace(short_lived="short"))
     harness = SimpleNamespace(
         env=SimpleNamespace(keycloak_url="http://127.0.0.1:8080"), identity=identity,
+        source=SimpleNamespace(client_past_exp=refuse if refuse_past_exp else lambda age_s: f"past-exp-{age_s}"),
         tokens=SimpleNamespace(fetch=fetch), redactor=SimpleNamespace(add_secret=lambda value, label: None),
         profile=SimpleNamespace(checks=SimpleNamespace(expired_token_leeway_s=5.0,
                                                        expired_token_patience_s=patience_s)),
@@ -199,3 +209,41 @@ def test_an_account_removal_is_not_retried_and_says_so(monkeypatch: pytest.Monke
     assert failure is not None
     assert failure.severity is Severity.LOW
     assert "not tried later: the call removes an account" in failure.message
+
+
+# -- tokens issued already past their exp (PAST_EXP): the same tries, without the waits ----------------------------
+def test_tokens_issued_past_exp_give_the_high_finding_without_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    backend, failure, ctx = expired_run(None, monkeypatch, past_exp=True)
+    assert failure is not None
+    assert failure.severity is Severity.HIGH
+    assert [round(age) for age in backend.ages] == [5, 70, 310]
+    assert backend.clock.now - 1_000_000 < 10  # the first token's leeway (5 s) and the requests: no waits for age
+    assert "accepted 310 s (5.2 min) past exp" in failure.message, failure.message
+    assert "the try 70 s past exp used a token issued that far past its exp already" in ctx.note
+    assert "the try 310 s past exp used a token issued that far past its exp already" in ctx.note
+
+
+def test_tokens_issued_past_exp_grade_a_skewed_backend_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    backend, failure, _ctx = expired_run(60, monkeypatch, past_exp=True)
+    assert failure is not None
+    assert failure.severity is Severity.LOW
+    assert [round(age) for age in backend.ages] == [5, 70]
+    assert "accepted 5 s past exp, refused 70 s past exp" in failure.message
+    assert backend.clock.now - 1_000_000 < 10
+    _backend, failure, _ctx = expired_run(None, monkeypatch, patience_s=70, past_exp=True)
+    assert failure is not None
+    assert failure.severity is Severity.MEDIUM
+    assert "not tried later: checks.expired_token_patience_s is 70 s" in failure.message
+
+
+def test_without_tokens_issued_past_exp_the_try_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    backend, _failure, _ctx = expired_run(None, monkeypatch, past_exp=False)
+    assert backend.clock.now - 1_000_000 > 300  # it waited until its own token was 310 s past exp
+
+
+def test_a_source_that_cannot_issue_one_falls_back_to_waiting_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    backend, failure, ctx = expired_run(None, monkeypatch, patience_s=70, past_exp=True, refuse_past_exp=True)
+    assert failure is not None
+    assert failure.severity is Severity.MEDIUM
+    assert backend.clock.now - 1_000_000 > 70  # it waited until its own token was 70 s past exp
+    assert "no token issued 70 s past its exp could be had (no admin rights), so the later try waited" in ctx.note
