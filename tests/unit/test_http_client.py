@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
@@ -404,3 +405,20 @@ def test_the_text_encoding_is_the_one_httpx_would_choose(content_type: str) -> N
 
 def test_a_host_named_in_capitals_is_still_loopback() -> None:
     assert real_client("http://127.0.0.1:9")._refused(httpx.URL("http://LOCALHOST:8/x")) is None
+
+
+def test_the_shared_tls_context_honours_ssl_cert_file_like_httpx(monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    import certifi
+
+    from fixtures.engine import http
+
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text(Path(certifi.where()).read_text().split("-----END CERTIFICATE-----")[0]
+                      + "-----END CERTIFICATE-----\n")  # one CA: a staging system's own, say
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    http.tls_context.cache_clear()
+    try:
+        assert len(http.tls_context().get_ca_certs()) == 1
+    finally:
+        http.tls_context.cache_clear()  # the next test builds the default context again
