@@ -353,7 +353,8 @@ def _figure(value: dict[str, float], unit: str = "") -> str:
 
 
 def table(result: dict[str, Any]) -> str:
-    lines = [f"digasec bench {result['started']}  runs per figure: {result['runs']}  "
+    lines = [f"digasec bench {result['started']}  commit {result.get('commit', 'unknown')}  "
+             f"runs per figure: {result['runs']}  "
              f"load average before/after: {result['machine_before']['load_average']} / "
              f"{result['machine_after']['load_average']}", "",
              "| operations | scan wall s | requests | harness req/s (wall; first-to-last request) | raw httpx req/s "
@@ -403,8 +404,11 @@ def bench(sizes: tuple[int, ...], runs: int, *, parallel: bool, schemathesis_exa
           out_dir: Path) -> dict[str, Any]:
     """Measures every size (and the demo), writing the JSON after each one, so that an interrupted run keeps what
     it measured."""
+    from fixtures import harness_commit
+
     result: dict[str, Any] = {"schema": "digasec/bench/v1", "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                              "runs": runs, "machine_before": machine(), "sizes": [], "targets": {}, "demo": {}}
+                              "commit": harness_commit(), "runs": runs, "machine_before": machine(), "sizes": [],
+                              "targets": {}, "demo": {}}
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{time.strftime('%Y-%m-%d-%H%M%S')}.json"
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bench.run import _target_detail, spread, targets
+from bench.run import _target_detail, spread, table, targets
 from bench.synthetic import (
     MIN_OPERATIONS,
     Layout,
@@ -106,3 +106,9 @@ def test_the_raw_rate_target_is_judged_at_the_worst_size_and_names_every_size() 
     assert target["by_size"] == {"50": [0.35, 0.48], "200": [0.52, 0.55]}
     assert "at 50 operations, the smallest" in _target_detail(target)
     assert "200: 0.52; 0.55" in _target_detail(target)
+
+
+def test_the_table_names_the_commit_it_measured() -> None:
+    result = {"started": "2026-12-03T04:00:00", "commit": "2834139abcde", "runs": 3,
+              "machine_before": {"load_average": [0.1]}, "machine_after": {"load_average": [0.2]}, "sizes": []}
+    assert "commit 2834139abcde" in table(result).splitlines()[0]
