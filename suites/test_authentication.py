@@ -449,10 +449,7 @@ class StaleToken:
 
 
 _expired_lock = threading.Lock()
-_expired: dict[str, StaleToken] = {}
-
-
-_past_exp: dict[tuple[str, int], StaleToken] = {}  # (username, age past exp at issue) -> token; under _expired_lock
+_expired: dict[tuple[str, str], StaleToken] = {}  # (username, client id) -> token: one per account, client, process
 
 
 def _issued_past_exp(ctx: CheckContext, owner: TestUser, age_s: int) -> StaleToken | None:
@@ -462,15 +459,7 @@ def _issued_past_exp(ctx: CheckContext, owner: TestUser, age_s: int) -> StaleTok
     if not harness.identity.can(PAST_EXP):
         return None
     try:
-        with _expired_lock:
-            key = (owner.username, age_s)
-            if key not in _past_exp:
-                token, _ = harness.tokens.fetch(owner, harness.source.client_past_exp(age_s))
-                fetched_at = _now()
-                harness.redactor.add_secret(token, "expired-token")
-                _header, claims = tokens.decode_unverified(token)
-                _past_exp[key] = StaleToken(token, tokens.local_expiry(claims, fetched_at))
-            stale = _past_exp[key]
+        stale = _stale_token(harness, owner, harness.source.client_past_exp(age_s))
     except (DigasecError, ValueError) as exc:
         _add_note(ctx, f"no token issued {age_s} s past its exp could be had ({exc}), so the later try waited")
         return None
@@ -504,16 +493,19 @@ def _expired_token(ctx: CheckContext, owner: TestUser) -> StaleToken:
     return stale
 
 
-def _stale_token(harness: Harness, owner: TestUser) -> StaleToken:
-    """The short-lived client's token of `owner`, fetched once per process (ValueError: it is not a usable JWT)."""
+def _stale_token(harness: Harness, owner: TestUser, client_id: str = "") -> StaleToken:
+    """`owner`'s token from a client of the harness's own (default: the short-lived one), fetched once per process,
+    with the local time at which it expired (ValueError: it is not a usable JWT)."""
+    client_id = client_id or harness.identity.clients.short_lived
     with _expired_lock:
-        if owner.username not in _expired:
-            token, _ = harness.tokens.fetch(owner, harness.identity.clients.short_lived)
+        key = (owner.username, client_id)
+        if key not in _expired:
+            token, _ = harness.tokens.fetch(owner, client_id)
             fetched_at = _now()
             harness.redactor.add_secret(token, "expired-token")
             _header, claims = tokens.decode_unverified(token)
-            _expired[owner.username] = StaleToken(token, tokens.local_expiry(claims, fetched_at))
-        return _expired[owner.username]
+            _expired[key] = StaleToken(token, tokens.local_expiry(claims, fetched_at))
+        return _expired[key]
 
 
 def prefetch_expired_tokens(harness: Harness) -> None:

@@ -122,7 +122,6 @@ def expired_run(skew_s: float | None, monkeypatch: pytest.MonkeyPatch, *, remove
     monkeypatch.setattr(auth, "_now", clock.time)
     monkeypatch.setattr(auth, "_sleep", clock.sleep)
     monkeypatch.setattr(auth, "_expired", {})
-    monkeypatch.setattr(auth, "_past_exp", {})
 
     def fetch(user: Any, client: str) -> tuple[str, float]:
         issued = clock.now + 3600  # the IdP's clock is an hour ahead: the age must not depend on it
