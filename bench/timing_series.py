@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fixtures import commit_of
 from fixtures.target.launchers.base import Environment, free_port, wait_until_ready
 from fixtures.target.launchers.process import ManagedProcess, ProcessLauncher
 from fixtures.target.profile import Profile, load_profile
@@ -198,15 +199,13 @@ def main(argv: list[str] | None = None) -> int:
              "DATABASE_URL": f"sqlite:///{work}/flawed.db", "DEMO_FLAWS": "all", **login_client(secure)},
         cwd=PROJECT, log=work / "flawed-backend.log",
     )
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=args.project, capture_output=True, text=True,
-                            check=False).stdout.strip()
-    series: dict[str, Any] = {"label": args.label, "commit": commit, "project": _shown(args.project),
+    series: dict[str, Any] = {"label": args.label, "commit": commit_of(Path(args.project)),
+                              "project": _shown(args.project),
                               "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                               "cores": os.cpu_count(), "select": select, "runs": {"flawed": [], "secure": []}}
     if args.before:
-        series["before"] = {"project": _shown(args.before), "commit": subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=args.before, capture_output=True, text=True, check=False).stdout.strip(),
-            "runs": {"flawed": [], "secure": []}}
+        series["before"] = {"project": _shown(args.before), "commit": commit_of(Path(args.before)),
+                            "runs": {"flawed": [], "secure": []}}
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/health", timeout_s=60, what="flawed demo", alive=flawed.alive,
                          log_tail=flawed.log_tail)
