@@ -6,6 +6,8 @@ matches a template when the whole of it fits (an anchored regex built from the t
 is translated again by the same catalogue (an embedded fragment such as "without any credentials"), and a value
 the catalogue does not know (a backend excerpt, an id, a path, JSON) passes through unchanged. A text that matches
 no template is tried as "; "-separated parts; what matches nothing stays English as written — never half-replaced.
+Every step down translates a strictly shorter part (each template has literal text), so the recursion ends; the
+German of each part is worked out once (a report asks for the same parts thousands of times).
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ _PROSE = re.compile(r"(?<![\w/{.-])[A-Za-z]{2,} [A-Za-z]{2,}(?![\w/}])")
 _QUOTED = re.compile(r"`[^`]*`|(?<!\w)'[^']*'(?!\w)|\"[^\"]*\"")  # not the apostrophe of "Cliff's"
 _MAX_SPLITS = 64  # ways to split one text over one template that are weighed (most values known wins)
 _LIST_SEPARATORS = (", ", "; ", " | ")
-_MAX_DEPTH = 12  # placeholders inside placeholders: deep enough for the harness's nesting, bounded for safety
 # A reason the plugin prefixes with the exception's type (`fixtures.engine.checks.NotApplicable: …`): the type
 # stays, the text after it is translated.
 _TYPED = re.compile(r"(?P<kind>[A-Za-z_][\w.]*(?:Error|Exception|NotApplicable|Skipped|Timeout)): (?P<text>.+)",
@@ -54,10 +55,14 @@ _TYPED = re.compile(r"(?P<kind>[A-Za-z_][\w.]*(?:Error|Exception|NotApplicable|S
 class Template:
     english: str
     german: str
-    pattern: re.Pattern[str]
     required: frozenset[str]  # placeholders written `{name!}`
     fragment: bool = False  # from the `fragments` section: a part that messages embed
     appendix: bool = False  # from the `appendices` section: a sentence appended to any message (". Keycloak: …")
+
+    @functools.cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """The anchored regex of the English (compiled on first use: a report tries a few of 600 templates)."""
+        return compile_template(self.english)
 
     @functools.cached_property
     def verbatim(self) -> frozenset[str]:
@@ -125,10 +130,12 @@ def catalogue() -> tuple[Template, ...]:
             if names != {name for name, _ in _PLACEHOLDER.findall(german)}:
                 raise ValueError(f"{MESSAGES_PATH.name}: placeholders differ between {english!r} and {german!r}")
             required = frozenset(name for name, mark in _PLACEHOLDER.findall(english) if mark)
-            templates.append(Template(english, german, compile_template(english), required, section == "fragments",
+            templates.append(Template(english, german, required, section == "fragments",
                                       section == "appendices"))
     if any(template.appendix and not template.pieces[0][0] for template in templates):
         raise ValueError(f"{MESSAGES_PATH.name}: an appendix must start with literal text")
+    if any(not template.fixed_text for template in templates):  # its value would be the whole text, for ever
+        raise ValueError(f"{MESSAGES_PATH.name}: every template needs literal text besides its placeholders")
     return tuple(sorted(templates, key=lambda template: -template.fixed_text))
 
 
@@ -163,50 +170,52 @@ def to_german(text: str) -> str:
     """`text` in German where the catalogue knows it; otherwise `text` unchanged."""
     if not text or len(text) > _MAX_LENGTH:
         return text
-    whole = _translated(text, 0)
-    if whole is not None:
-        return whole
-    listed = _listed(text, 0)
-    return listed if listed is not None else _joined(text, 0)
+    try:
+        whole = _translated(text, False)
+        if whole is not None:
+            return whole
+        listed = _listed(text)
+        return listed if listed is not None else _joined(text)
+    except RecursionError:  # texts nested in texts deeper than Python's stack (never the harness's own): as written
+        return text
 
 
 def untranslated(text: str) -> list[str]:
     """The parts of `text` that `to_german` leaves English (for the catalogue's coverage test)."""
     if len(text) > _MAX_LENGTH:
         return [text]
-    if _translated(text, 0) is not None or _listed(text, 0) is not None:
+    if _translated(text, False) is not None or _listed(text) is not None:
         return []
-    return [part for part, german in _parts(text, 0) if german is None]
+    return [part for part, german in _parts(text) if german is None]
 
 
-def _translated(text: str, depth: int) -> str | None:
+def _translated(text: str, inside: bool) -> str | None:
     """The German of a text that one template matches as a whole (its values translated where known), or None."""
-    scored = _scored(text, depth)
+    scored = _scored(text, inside)
     return None if scored is None else scored[0]
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def _known(text: str, depth: int) -> str | None:
+def _known(text: str) -> str | None:
     """The German of a text the catalogue knows completely — by a template whose every value with words in it is
     known too, or as a list of such texts —, else None."""
-    scored = _scored(text, depth)
+    scored = _scored(text, True)
     if scored is not None and not scored[1]:
         return scored[0]
-    return _listed(text, depth)
+    return _listed(text)
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def _scored(text: str, depth: int) -> tuple[str, int] | None:
+def _scored(text: str, inside: bool) -> tuple[str, int] | None:
     """The German of a text that one template matches as a whole, and how many values in it stayed English (text
     with words that no template knows); the template leaving the fewest wins, then the most specific. None when no
-    template matches."""
-    if depth > _MAX_DEPTH:
-        return None
+    template matches. `inside`: the text is a part of a message (a placeholder's value, a list item), not a whole
+    one."""
     best: tuple[str, int] | None = None
     for template in _candidates(text[:_HEAD], text[-_HEAD:]):
         if not (template.may_match(text) and template.pattern.fullmatch(text)):
             continue
-        found = _best_values(template, text, depth)
+        found = _best_values(template, text)
         if found is None:
             continue
         if best is None or found[1] < best[1]:
@@ -214,16 +223,16 @@ def _scored(text: str, depth: int) -> tuple[str, int] | None:
         if not found[1]:
             break
     if best is not None and best[1]:
-        listed = _listed(text, depth)  # "a, b; c" whose every part is known beats a frame around English parts
+        listed = _listed(text)  # "a, b; c" whose every part is known beats a frame around English parts
         if listed is not None:
             return listed, 0
     if best is not None:
         return best
     typed = _TYPED.fullmatch(text)
     if typed:
-        rest = _scored(typed["text"], depth + 1)
+        rest = _scored(typed["text"], True)
         return None if rest is None else (f"{typed['kind']}: {rest[0]}", rest[1])
-    return _with_appendix(text, depth)
+    return _with_appendix(text, inside)
 
 
 @functools.cache
@@ -231,7 +240,7 @@ def _appendices() -> tuple[Template, ...]:
     return tuple(template for template in catalogue() if template.appendix)
 
 
-def _with_appendix(text: str, depth: int) -> tuple[str, int] | None:
+def _with_appendix(text: str, inside: bool) -> tuple[str, int] | None:
     """A known text followed by a known appendix (". Keycloak: …", "; caution: …"), the last appendix first. Inside
     a placeholder's value the text before it may be unknown (it passes through, like any unknown value); a whole
     message never gets a German appendix after an English sentence."""
@@ -242,25 +251,25 @@ def _with_appendix(text: str, depth: int) -> tuple[str, int] | None:
         tail = text[position:]
         if not template.pattern.fullmatch(tail):
             continue
-        found = _best_values(template, tail, depth)
+        found = _best_values(template, tail)
         if found is None:
             continue
-        head = _scored(text[:position], depth + 1)
-        if head is None and depth > 0:  # inside a value (a body excerpt before "(and 2 more …)")
-            head = _value(text[:position], depth + 1), int(_is_prose(text[:position]))
+        head = _scored(text[:position], True)
+        if head is None and inside:  # inside a value (a body excerpt before "(and 2 more …)")
+            head = _value(text[:position]), int(_is_prose(text[:position]))
         if head is not None:
             return head[0] + _filled(template.german, found[0]), head[1] + found[1]
     return None
 
 
-def _best_values(template: Template, text: str, depth: int) -> tuple[dict[str, str], int] | None:
+def _best_values(template: Template, text: str) -> tuple[dict[str, str], int] | None:
     """The placeholder values (in German where known) of the way to split `text` over the template that leaves the
     fewest values in English — the first such split on a tie (the shortest first values, as the regex would) —
     and how many it leaves; None when no split gives every required placeholder a known text."""
     best: tuple[int, dict[str, str], dict[str, str]] | None = None  # (English values, split, the known ones)
     for split in itertools.islice(_splits(template, text), _MAX_SPLITS):
         german = {name: known for name, value in split.items()
-                  if name not in template.verbatim and (known := _known(value, depth + 1)) is not None}
+                  if name not in template.verbatim and (known := _known(value)) is not None}
         if not template.required <= german.keys():
             continue
         english = sum(1 for name, value in split.items()
@@ -273,7 +282,7 @@ def _best_values(template: Template, text: str, depth: int) -> tuple[dict[str, s
         return None
     english, split, german = best
     # a value no template knows as a whole: its known "; "-separated parts in German, the rest as written
-    return {name: value if name in template.verbatim else german.get(name) or _value(value, depth + 1)
+    return {name: value if name in template.verbatim else german.get(name) or _value(value)
             for name, value in split.items()}, english
 
 
@@ -321,36 +330,36 @@ def _filled(german: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda found: values[found.group(1)], german)
 
 
-def _value(value: str, depth: int) -> str:
+def _value(value: str) -> str:
     """A placeholder's value: translated when the catalogue knows it (as a whole, as "; "-separated parts, or as a
     ", "-separated list of known texts), else as is."""
-    whole = _translated(value, depth)
+    whole = _translated(value, True)
     if whole is not None:
         return whole
-    listed = _listed(value, depth)
+    listed = _listed(value)
     if listed is not None:
         return listed
-    return _joined(value, depth) if _SEPARATOR.search(value) else value
+    return _joined(value) if _SEPARATOR.search(value) else value
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def _listed(text: str, depth: int) -> str | None:
+def _listed(text: str) -> str | None:
     """A list joined with ", " (or "; ", " | ") whose every item the catalogue knows, in German; else None."""
     for separator in _LIST_SEPARATORS:
         items = text.split(separator)
         if len(items) < 2:
             continue
-        german = [_known(item, depth + 1) for item in items]
+        german = [_known(item) for item in items]
         if all(item is not None for item in german):
             return separator.join(item for item in german if item is not None)
     return None
 
 
-def _joined(text: str, depth: int) -> str:
-    return "".join(part if german is None else german for part, german in _parts(text, depth))
+def _joined(text: str) -> str:
+    return "".join(part if german is None else german for part, german in _parts(text))
 
 
-def _parts(text: str, depth: int) -> Iterator[tuple[str, str | None]]:
+def _parts(text: str) -> Iterator[tuple[str, str | None]]:
     """`text` split at "; " and " | " into the longest runs of parts a template matches (part, German or None);
     the separators come out as parts of their own, unchanged."""
     pieces = _SEPARATOR.split(text)  # text, separator, text, ...
@@ -358,7 +367,7 @@ def _parts(text: str, depth: int) -> Iterator[tuple[str, str | None]]:
     while start < len(pieces):
         for end in range(len(pieces), start, -2):
             run = "".join(pieces[start:end])
-            german = _known(run, depth + 1) if end - start < len(pieces) else None
+            german = _known(run) if end - start < len(pieces) else None
             if german is not None:
                 yield run, german
                 break

@@ -5,13 +5,15 @@ are; English reports and findings.json stay English."""
 from __future__ import annotations
 
 import html
+import inspect
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
-from reports import Evidence, Outcome, ResultRecord, Severity, write_findings, write_html
+from reports import Evidence, Outcome, ResultRecord, Severity, _messages, write_findings, write_html
 from reports._evidence import reproduction
 from reports._messages import catalogue, to_german, untranslated
 from tests.unit.message_sites import HOLE, sites
@@ -180,6 +182,41 @@ def test_an_unknown_message_stays_english_and_a_known_frame_keeps_unknown_values
     # a frame whose required fragment is unknown does not match: no German frame around an English phrase
     assert to_german("Expected 401, got `200 OK` for `GET /x` with a brand-new kind of token (the owner's valid "
                      "request answered 200)").startswith("Erwartet wurde 401, erhalten `200 OK` für `GET /x` with a")
+
+
+def test_a_template_of_placeholders_only_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A template without literal text would hand its whole text on as a value, and translate it for ever."""
+    catalogue_file = tmp_path / "messages.yaml"
+    catalogue_file.write_text("messages:\n  - en: '{what}: {why}'\n    de: '{what}: {why}'\n"
+                              "  - en: '{what}'\n    de: '{what}'\n")
+    monkeypatch.setattr(_messages, "MESSAGES_PATH", catalogue_file)
+    catalogue.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="literal text"):
+            catalogue()
+    finally:
+        catalogue.cache_clear()
+
+
+def test_a_text_nested_deeper_than_the_stack_stays_as_written() -> None:
+    nested = ("no measurable timing difference: median 0.2031 s (existing account, n=10, IQR 0.0012 s) vs 0.2029 s "
+              "(unknown account, n=10, IQR 0.0011 s), difference +0.2 ms, Cliff's delta +0.10, Mann-Whitney p=0.7; "
+              "p=0.7 is not below alpha 0.00125; |delta| 0.10 is below the minimum effect 0.5")
+    _clear_translations()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 20)
+    try:
+        shallow = to_german(nested)
+    finally:
+        sys.setrecursionlimit(limit)
+        _clear_translations()
+    assert shallow == nested
+    assert to_german(nested) != nested  # with the whole stack: German
+
+
+def _clear_translations() -> None:
+    for cached in (to_german, _messages._scored, _messages._known, _messages._listed):
+        cached.cache_clear()
 
 
 def test_reproduction_comments_are_german_in_a_german_report_and_the_commands_the_same() -> None:
