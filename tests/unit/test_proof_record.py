@@ -26,6 +26,36 @@ def test_a_proof_names_the_template_the_read_went_to() -> None:
     assert catalogue.template_of("GET", "/elsewhere/1") == "/elsewhere/1"  # not in the spec: as sent
 
 
+def test_the_template_is_the_one_with_most_literal_segments_in_common_first_in_the_spec_on_a_tie() -> None:
+    paths = [f"/r{index:03d}/entries/{{entry_id}}" for index in range(300)]
+    paths += ["/{tenant}/entries/{entry_id}", "/{tenant}/entries/latest", "/r007/{kind}/{entry_id}", "/", "/{a}"]
+    document = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+                "paths": {path: {"get": {"responses": {"200": {"description": "ok"}}}} for path in paths}}
+    catalogue = build_catalogue(document, "0" * 64, public_operations=[], user_path_params=[])
+    assert catalogue.template_of("GET", "/acme/entries/9") == "/{tenant}/entries/{entry_id}"  # a parameter first
+    assert catalogue.template_of("GET", "/acme/entries/latest") == "/{tenant}/entries/latest"
+    sent = ["/r123/entries/9", "/r123/entries/latest", "/r007/entries/9", "/r007/files/9", "/acme/files/9", "/", "/x",
+            "/r299/entries/a/b", "r001/entries/1"]
+    for path in sent:
+        for method in ("GET", "POST"):
+            assert catalogue.template_of(method, path) == _first_best(catalogue.operations, method, path), path
+
+
+def _first_best(operations: list[Any], method: str, path: str) -> str:
+    """The rule, tried on every operation: most literal segments in common, the first on a tie."""
+    sent = [segment for segment in path.split("/") if segment]
+    best, literal = path, -1
+    for op in operations:
+        if op.method != method or len(op.segments) != len(sent):
+            continue
+        pairs = list(zip(op.segments, sent, strict=True))
+        if all(part == mine or part.startswith("{") for part, mine in pairs):
+            same = sum(part == mine for part, mine in pairs)
+            if same > literal:
+                best, literal = op.path, same
+    return best
+
+
 def test_each_proof_step_is_listed_once_in_order() -> None:
     ctx = context()
     for step in ("GET /notes/{note_id}", "login as user1", "GET /notes/{note_id}"):

@@ -722,3 +722,47 @@ def test_the_clean_up_deletes_every_file_before_any_folder_and_a_few_at_a_time()
     assert order == ["file"] * files + ["folder"] * folders
     assert all(entry.deleted for entry in ledger.entries)
     assert 1 < most <= seeder_module.DELETE_CONCURRENCY
+
+
+def test_the_ledger_finds_the_objects_an_answer_shows_as_trying_each_entry_would() -> None:
+    """Its index gives what `canary in text or short_canary(canary) in text` over every entry gives, entries added
+    after a look included, in the ledger's order."""
+    from fixtures.api.datagen import short_canary
+    from fixtures.engine.seeder import LedgerEntry
+
+    randomness = __import__("random").Random(7)
+    ledger = Ledger()
+
+    def entry(canary: str, object_id: str) -> LedgerEntry:
+        return LedgerEntry("/notes/{note_id}", randomness.choice(["user1", "user2"]), object_id,
+                           {"note_id": object_id}, canary, "POST /notes")
+
+    users = ["dgsaaaa1", "dgsbbbb2", "dgsab"]  # the last shorter than the index's head
+    for serial in range(1, 60):
+        ledger.add(entry(f"{randomness.choice(users)}x{serial}", str(serial % 7)))
+    ledger.add(entry("", "no-canary"))
+
+    def brute(text: str) -> list[LedgerEntry]:
+        return [e for e in ledger.entries if e.canary and (e.canary in text or short_canary(e.canary) in text)]
+
+    canaries = [e.canary for e in ledger.entries]
+    odd = next(canary for canary in canaries if canary.startswith("dgsab"))
+    texts = [
+        "", "nothing here", f'{{"title": "{canaries[11]}", "n": "{short_canary(canaries[2])}"}}',
+        f"{canaries[0]}234 {canaries[4]}{canaries[40]}",  # "x1234" holds x1, x12, x123 where they are one user's
+        f"zz{short_canary(odd)}zz2{short_canary(canaries[30])}", f"{odd} and dgsab",
+        canaries[11].upper() + " " + short_canary(canaries[2]).upper(),  # another case: no match
+        "".join(canary for canary in canaries if canary.startswith("dgsaaaa1")),  # one user's, back to back
+    ]
+    assert sum(len(brute(text)) for text in texts) >= 8  # the texts show objects, by both forms
+    for text in texts:
+        assert ledger.shown_in(text) == brute(text), text
+    ledger.add(entry("dgsaaaa1x777", "9"))  # after a look: indexed at the next one
+    ledger.entries.append(entry("dgsbbbb2x778", "9"))
+    assert ledger.shown_in("dgsaaaa1x777 dgsbbbb2x778") == brute("dgsaaaa1x777 dgsbbbb2x778")
+    assert [e.canary for e in ledger.with_id("9")] == ["dgsaaaa1x777", "dgsbbbb2x778"]
+    ledger.entries[-1].deleted = True
+    assert [e.canary for e in ledger.with_id("9")] == ["dgsaaaa1x777"]
+    owner = ledger.entries[0].owner
+    assert ledger.owned("/notes/{note_id}", owner) == [
+        e for e in ledger.entries if e.owner == owner and not e.deleted]
