@@ -156,7 +156,7 @@ hits: dict[str, int] = {}
 class _Faults(BaseHTTPRequestHandler):
     """/trickle: a body of 1000 bytes, one byte per 50 ms; /trickle-headers: the header section, one byte per
     50 ms, never ending; /endless: an endless fast body; /silent: no answer at all; /redirect?to=URL: a 302;
-    anything else: 200 'ok' (counted in `hits`)."""
+    /agent: the request's User-Agent; anything else: 200 'ok' (counted in `hits`)."""
 
     protocol_version = "HTTP/1.1"
 
@@ -195,6 +195,12 @@ class _Faults(BaseHTTPRequestHandler):
             elif path == "/silent":
                 self.connection.settimeout(_SERVER_LIMIT_S)
                 self.connection.recv(1)  # returns when the client gives up (or at the server's limit)
+            elif path == "/agent":
+                agent = (self.headers.get("User-Agent") or "").encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(agent)))
+                self.end_headers()
+                self.wfile.write(agent)
             elif path == "/redirect":
                 target = self.path.split("to=", 1)[1]
                 self.send_response(302)
@@ -422,3 +428,21 @@ def test_the_shared_tls_context_honours_ssl_cert_file_like_httpx(monkeypatch: py
         assert len(http.tls_context().get_ca_certs()) == 1
     finally:
         http.tls_context.cache_clear()  # the next test builds the default context again
+
+
+def test_a_probe_or_spec_download_is_bounded_follows_no_redirect_and_sends_httpx_s_headers(faulty: str) -> None:
+    from fixtures.engine.http import fetch
+
+    def get(path: str, **limits: float) -> httpx.Response:
+        return fetch(faulty + path, **{"timeout_s": 60.0, "deadline_s": 5.0, "max_bytes": 10_000, **limits})
+
+    assert get("/agent").text.startswith("python-httpx/")
+    hits.pop("/landing", None)
+    moved = get(f"/redirect?to={faulty}/landing")
+    assert moved.status_code == 302
+    assert "/landing" not in hits
+    cut = get("/endless", max_bytes=1000)
+    assert len(cut.content) == 1000
+    assert cut.extensions[CUT_AT] == 1000
+    with pytest.raises(DeadlineExceeded):  # the read timeout (60 s) is far above the trickle's 50 ms per byte
+        get("/trickle", deadline_s=0.5)
