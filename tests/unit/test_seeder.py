@@ -4,6 +4,7 @@ creation failed, and never calling an operation the profile excludes. The target
 from __future__ import annotations
 
 import json
+import random
 import secrets
 import threading
 import uuid
@@ -15,9 +16,10 @@ import httpx
 import pytest
 
 from fixtures.api.catalogue import Catalogue, build_catalogue
+from fixtures.api.datagen import short_canary
 from fixtures.engine.http import TargetClient
 from fixtures.engine.redaction import Redactor
-from fixtures.engine.seeder import Ledger, Seeder, SeedError, find_id, singular
+from fixtures.engine.seeder import Ledger, LedgerEntry, Seeder, SeedError, find_id, singular
 from fixtures.identity import TestUser
 from fixtures.target.profile import Profile, RecipeSettings, load_profile
 
@@ -727,10 +729,7 @@ def test_the_clean_up_deletes_every_file_before_any_folder_and_a_few_at_a_time()
 def test_the_ledger_finds_the_objects_an_answer_shows_as_trying_each_entry_would() -> None:
     """Its index gives what `canary in text or short_canary(canary) in text` over every entry gives, entries added
     after a look included, in the ledger's order."""
-    from fixtures.api.datagen import short_canary
-    from fixtures.engine.seeder import LedgerEntry
-
-    randomness = __import__("random").Random(7)
+    randomness = random.Random(7)
     ledger = Ledger()
 
     def entry(canary: str, object_id: str) -> LedgerEntry:
